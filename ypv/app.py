@@ -1,0 +1,40 @@
+"""The application factory: wires the database, catalog, limiter and routes."""
+
+import logging
+import time
+
+import falcon
+
+from ypv import db
+from ypv.api import HandlerApi
+from ypv.catalog import Catalog
+from ypv.config import Config
+from ypv.limiter import RateLimiter
+from ypv.sweeper import Sweeper
+
+log = logging.getLogger(__name__)
+
+HANDLER_PATH = "/stubs/handler_api.php"
+
+
+class YpvApp(falcon.App):
+    """falcon.App plus the collaborators tests and operators need to reach."""
+
+    config: Config
+    catalog: Catalog
+    limiter: RateLimiter
+    sweeper: Sweeper | None = None
+
+
+def create_app(config: Config, clock=time.time, start_sweeper: bool = False) -> YpvApp:
+    """Build the WSGI app. Opens no connection: each request takes one from the pool."""
+    db.open_database(config.database_url)
+    app = YpvApp()
+    app.req_options.strip_url_path_trailing_slash = True
+    app.config = config
+    app.catalog = Catalog(ttl=config.stock_cache_seconds)
+    app.limiter = RateLimiter(clock=clock)
+    app.add_route(HANDLER_PATH, HandlerApi(config, app.catalog, app.limiter, clock))
+    if start_sweeper:
+        app.sweeper = Sweeper(config, clock).start()
+    return app

@@ -1,0 +1,110 @@
+"""The catalog: services, countries, prices and live stock.
+
+Reads are cached for a few seconds (``Config.stock_cache_seconds``) because the
+catalog actions are polled hard and change rarely; stock can therefore be stale
+by at most that long. Writes (import, price set) clear the cache of this process.
+"""
+
+import threading
+import time
+
+from cachetools import TTLCache
+
+from ypv import db
+from ypv.errors import BadCountry, BadService
+from ypv.models import Country, Number, Price, Service
+from ypv.money import parse_amount
+from ypv.providers.pool import LocalPool, stock_for
+
+
+class Catalog:
+    def __init__(self, ttl: float = 2.0, clock=time.monotonic, pool: LocalPool | None = None):
+        self._cache = TTLCache(maxsize=256, ttl=ttl, timer=clock)
+        self._lock = threading.Lock()
+        self.pool = pool or LocalPool()
+
+    def _cached(self, key, compute):
+        with self._lock:
+            if key in self._cache:
+                return self._cache[key]
+        value = compute()
+        with self._lock:
+            self._cache[key] = value
+        return value
+
+    def clear(self) -> None:
+        with self._lock:
+            self._cache.clear()
+
+    def services(self) -> dict:
+        """{code: name}, ordered by code."""
+        return self._cached("services", lambda: dict(
+            Service.select(Service.code, Service.name).order_by(Service.code).tuples()))
+
+    def countries(self) -> dict:
+        """{id: Country}, ordered by id."""
+        return self._cached("countries", lambda: {c.id: c for c in Country.select().order_by(Country.id)})
+
+    def prices(self) -> dict:
+        """{(country_id, service_code): cost in minor units}."""
+        return self._cached("prices", lambda: {
+            (country, service): cost
+            for service, country, cost in Price.select(Price.service, Price.country, Price.cost).tuples()
+        })
+
+    def operators(self) -> dict:
+        """{country_id: [operator, …]} for countries with active numbers."""
+        def compute():
+            result = {}
+            query = (Number.select(Number.country, Number.operator).where(Number.active)
+                     .distinct().order_by(Number.country, Number.operator).tuples())
+            for country, operator in query:
+                result.setdefault(country, []).append(operator)
+            return result
+        return self._cached("operators", compute)
+
+    def stock(self, operators: tuple = ()) -> dict:
+        return self._cached(("stock", operators), lambda: self.pool.stock(operators))
+
+    def count(self, country: int, service: str, operators: tuple = ()) -> int:
+        return stock_for(self.stock(operators), country, service)
+
+    def service(self, code: str | None) -> str:
+        """Validate a service code; BAD_SERVICE when missing or unknown."""
+        if not code or code not in self.services():
+            raise BadService()
+        return code
+
+    def country(self, country_id: int) -> Country:
+        try:
+            return self.countries()[country_id]
+        except KeyError:
+            raise BadCountry() from None
+
+    def price(self, service: str, country: int) -> int | None:
+        return self.prices().get((country, service))
+
+
+def import_catalog(data: dict) -> dict:
+    """Upsert countries, services and prices from the demo/import JSON format."""
+    with db.write_transaction():
+        for c in data.get("countries", []):
+            Country.insert(
+                id=int(c["id"]), eng=c["eng"], rus=c.get("rus", c["eng"]), chn=c.get("chn", c["eng"]),
+                phone_code=int(c["phone_code"]), visible=bool(c.get("visible", True)),
+            ).on_conflict(conflict_target=[Country.id],
+                          preserve=[Country.eng, Country.rus, Country.chn, Country.phone_code,
+                                    Country.visible]).execute()
+        for s in data.get("services", []):
+            Service.insert(code=s["code"], name=s["name"]).on_conflict(
+                conflict_target=[Service.code], preserve=[Service.name]).execute()
+        for p in data.get("prices", []):
+            set_price(p["service"], int(p["country"]), parse_amount(str(p["cost"])))
+    return {key: len(data.get(key, [])) for key in ("countries", "services", "prices")}
+
+
+def set_price(service: str, country: int, cost: int) -> None:
+    if cost <= 0:
+        raise ValueError("a price must be above zero")
+    Price.insert(service=service, country=country, cost=cost).on_conflict(
+        conflict_target=[Price.service, Price.country], preserve=[Price.cost]).execute()

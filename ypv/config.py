@@ -1,0 +1,104 @@
+"""Configuration: one frozen object built from ``YPV_*`` environment variables.
+
+Every setting is validated at start-up so a typo fails loudly with a message that
+names the variable, instead of surfacing later as a strange protocol answer.
+"""
+
+import os
+import re
+from dataclasses import dataclass, field, replace
+
+# ISO 4217 numeric codes of the currencies we render with two decimals.
+CURRENCIES = {"USD": 840, "EUR": 978, "RUB": 643, "GBP": 826, "KZT": 398, "UAH": 980, "CNY": 156, "INR": 356}
+
+DEFAULT_DATABASE_URL = "sqlite:///ypv.sqlite3"
+
+
+class ConfigError(ValueError):
+    """A setting is missing or malformed; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class Config:
+    database_url: str = DEFAULT_DATABASE_URL
+    early_cancel_seconds: int = 120
+    rental_ttl_seconds: int = 1200
+    default_country: int = 0
+    currency: str = "USD"
+    demo_sms_delay_seconds: int | None = None
+    default_rate_limit: int = 600
+    sweeper_interval_seconds: float = 1.0
+    stock_cache_seconds: float = 2.0
+    bind: str = "127.0.0.1:8080"
+    extra: dict = field(default_factory=dict, compare=False)
+
+    @property
+    def currency_code(self) -> int:
+        return CURRENCIES[self.currency]
+
+    def with_(self, **changes) -> "Config":
+        return replace(self, **changes)
+
+    @classmethod
+    def from_env(cls, environ=None) -> "Config":
+        env = os.environ if environ is None else environ
+        config = cls(
+            database_url=env.get("YPV_DATABASE_URL", DEFAULT_DATABASE_URL).strip(),
+            early_cancel_seconds=_int(env, "YPV_EARLY_CANCEL_SECONDS", 120, minimum=0),
+            rental_ttl_seconds=_int(env, "YPV_RENTAL_TTL_SECONDS", 1200, minimum=1),
+            default_country=_int(env, "YPV_DEFAULT_COUNTRY", 0, minimum=0),
+            currency=env.get("YPV_CURRENCY", "USD").strip().upper(),
+            demo_sms_delay_seconds=_optional_int(env, "YPV_DEMO_SMS_DELAY_SECONDS"),
+            default_rate_limit=_int(env, "YPV_DEFAULT_RATE_LIMIT", 600, minimum=1),
+            sweeper_interval_seconds=_float(env, "YPV_SWEEPER_INTERVAL_SECONDS", 1.0),
+            stock_cache_seconds=_float(env, "YPV_STOCK_CACHE_SECONDS", 2.0),
+            bind=env.get("YPV_BIND", "127.0.0.1:8080").strip(),
+        )
+        config.validate()
+        return config
+
+    def validate(self) -> None:
+        if self.currency not in CURRENCIES:
+            known = ", ".join(sorted(CURRENCIES))
+            raise ConfigError(f"YPV_CURRENCY={self.currency!r} is not supported; use one of {known}")
+        if not re.match(r"^(sqlite|postgres|postgresql)://", self.database_url):
+            raise ConfigError(
+                f"YPV_DATABASE_URL={self.database_url!r} must start with sqlite:// or postgresql://"
+            )
+        if self.early_cancel_seconds >= self.rental_ttl_seconds:
+            raise ConfigError("YPV_EARLY_CANCEL_SECONDS must be shorter than YPV_RENTAL_TTL_SECONDS")
+        if not re.match(r"^[^\s:]+:\d{1,5}$|^unix:\S+$", self.bind):
+            raise ConfigError(f"YPV_BIND={self.bind!r} must look like HOST:PORT or unix:PATH")
+
+
+def _int(env, name, default, minimum=None):
+    raw = env.get(name, "")
+    if raw.strip() == "":
+        return default
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not a whole number") from None
+    if minimum is not None and value < minimum:
+        raise ConfigError(f"{name}={raw!r} must be at least {minimum}")
+    return value
+
+
+def _optional_int(env, name):
+    raw = env.get(name, "").strip()
+    if raw.lower() in ("", "0", "off", "false", "no"):
+        return None
+    return _int(env, name, None, minimum=1)
+
+
+def _float(env, name, default):
+    raw = env.get(name, "").strip()
+    if raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not a number") from None
+    if not 0 < value <= 3600:
+        raise ConfigError(f"{name}={raw!r} must be between 0 and 3600 seconds")
+    return value

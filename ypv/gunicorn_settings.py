@@ -1,0 +1,37 @@
+"""gunicorn settings for ypv (top-level gunicorn.conf.py loads these too).
+
+One worker process with threads: the rate limiter lives in memory, so it is
+exact only when every request for a key reaches the same process. To use more
+cores, run several single-process instances and route each key to one of them
+(docs: nginx `hash $arg_api_key consistent`). More workers here trigger a
+warning at start-up.
+
+The access log format never includes the query string: clients put api_key
+there, and gunicorn's default format (%(r)s) would write it to disk.
+"""
+
+import logging
+import os
+
+bind = os.environ.get("YPV_BIND", "127.0.0.1:8080")
+workers = int(os.environ.get("YPV_WORKERS", "1"))
+worker_class = "gthread"
+threads = int(os.environ.get("YPV_THREADS", "8"))
+timeout = 30
+graceful_timeout = 10
+keepalive = 5
+# 0 = gunicorn's own 1 MiB ceiling: an over-long query gets a protocol token from
+# the app instead of gunicorn's HTML "Request Line is too large" page.
+limit_request_line = 0
+accesslog = os.environ.get("YPV_ACCESS_LOG", "-")
+errorlog = os.environ.get("YPV_ERROR_LOG", "-")
+access_log_format = '%(h)s - - %(t)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(L)ss rid=%({x-request-id}o)s'
+
+
+def when_ready(server):
+    if server.cfg.workers > 1:
+        logging.getLogger("gunicorn.error").warning(
+            "ypv: %d workers configured; the per-key rate limit is per process and will not be exact. "
+            "Run one worker with threads, or one instance per core behind nginx's consistent hash.",
+            server.cfg.workers,
+        )

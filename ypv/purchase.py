@@ -1,0 +1,74 @@
+"""Buying a number: validation, orderId idempotency, charge and lease in one transaction."""
+
+from dataclasses import dataclass
+
+from peewee import IntegrityError
+
+from ypv import db, wallet
+from ypv.catalog import Catalog
+from ypv.errors import NoNumbers, OrderAlreadyExists, WrongMaxPrice
+from ypv.models import Rental
+from ypv.money import render
+from ypv.providers import NumberFilter
+
+
+@dataclass(frozen=True)
+class Order:
+    account_id: int
+    key_id: int | None
+    service: str
+    country: int
+    wanted: NumberFilter = NumberFilter()
+    max_price: int | None = None
+    order_id: str | None = None
+
+
+def buy(order: Order, catalog: Catalog, now: int, ttl: int) -> Rental:
+    """Sell one number to an account, or raise the error token that explains why not."""
+    catalog.service(order.service)
+    catalog.country(order.country)
+    cost = catalog.price(order.service, order.country)
+    if cost is None:
+        raise NoNumbers()
+    if order.max_price is not None and cost > order.max_price:
+        raise WrongMaxPrice(render(cost))
+    try:
+        return db.retry_on_conflict(lambda: _buy_once(order, catalog, cost, now, ttl))
+    except IntegrityError:
+        # Another request with the same orderId committed first: answer as it did.
+        existing = _existing_order(order)
+        if existing is None:
+            raise
+        return existing
+
+
+def _buy_once(order: Order, catalog: Catalog, cost: int, now: int, ttl: int) -> Rental:
+    with db.write_transaction():
+        if order.order_id is not None:
+            existing = _existing_order(order)
+            if existing is not None:
+                return existing
+        wallet.take(order.account_id, cost)
+        lease = catalog.pool.acquire(order.service, order.country, order.wanted)
+        if lease is None:
+            raise NoNumbers()
+        rental = Rental.create(
+            account=order.account_id, api_key=order.key_id, service=order.service, country=order.country,
+            number=lease.number_id, live_number=lease.number_id, phone=lease.phone, operator=lease.operator,
+            cost=cost, state="waiting", order_id=order.order_id, provider=catalog.pool.name,
+            created_at=now, state_at=now, expires_at=now + ttl,
+        )
+        wallet.record_charge(order.account_id, rental.id, cost, now)
+        return rental
+
+
+def _existing_order(order: Order) -> Rental | None:
+    """The rental already bought with this orderId; ORDER_ALREADY_EXISTS if its parameters differ."""
+    if order.order_id is None:
+        return None
+    rental = Rental.get_or_none((Rental.account == order.account_id) & (Rental.order_id == order.order_id))
+    if rental is None:
+        return None
+    if rental.service_id != order.service or rental.country_id != order.country:
+        raise OrderAlreadyExists()
+    return rental

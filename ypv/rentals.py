@@ -1,0 +1,100 @@
+"""The activation state machine: setStatus, expiry, and reading an activation.
+
+States: waiting → code → retry → code … → finished, or waiting → cancelled.
+Every transition is a conditional UPDATE (``WHERE state IN (…)``), so of any
+number of concurrent callers exactly one wins, and the refund that goes with a
+cancel is written only by the winner (and is unique per rental in the schema).
+"""
+
+from ypv import db, wallet
+from ypv.errors import BadStatus, EarlyCancelDenied, NoActivation
+from ypv.models import LIVE_STATES, Rental
+
+CANCEL_STATUSES = ("8", "-1")
+
+
+def get_rental(account_id: int, rental_id: int) -> Rental:
+    rental = Rental.get_or_none((Rental.id == rental_id) & (Rental.account == account_id))
+    if rental is None:
+        raise NoActivation()
+    return rental
+
+
+def current(account_id: int, rental_id: int, now: int) -> Rental:
+    """The rental as a client should see it now: expiry applies on time even between sweeps."""
+    rental = get_rental(account_id, rental_id)
+    if rental.is_live and now >= rental.expires_at:
+        expire(rental, now)
+        rental = get_rental(account_id, rental_id)
+    return rental
+
+
+def set_status(rental: Rental, status: str, now: int, early_cancel_seconds: int) -> str:
+    """Apply setStatus and return the success token."""
+    if status == "1":
+        if rental.state != "waiting":
+            raise BadStatus()
+        return "ACCESS_READY"
+    if status == "3":
+        if not _move(rental.id, ("code",), now, state="retry"):
+            raise BadStatus()
+        return "ACCESS_RETRY_GET"
+    if status == "6":
+        if rental.state == "finished":
+            return "ACCESS_ACTIVATION"
+        if not _move(rental.id, ("code", "retry"), now, state="finished", live_number=None, ended_at=now):
+            raise BadStatus()
+        return "ACCESS_ACTIVATION"
+    if status in CANCEL_STATUSES:
+        return _cancel(rental, now, early_cancel_seconds)
+    raise BadStatus()
+
+
+def _cancel(rental: Rental, now: int, early_cancel_seconds: int) -> str:
+    if rental.state == "cancelled":
+        return "ACCESS_CANCEL"
+    if rental.state != "waiting":
+        raise BadStatus()
+    if now < rental.created_at + early_cancel_seconds:
+        raise EarlyCancelDenied()
+    if cancel_with_refund(rental, now):
+        return "ACCESS_CANCEL"
+    # Lost a race: someone else cancelled (fine) or a code arrived (then it is not cancellable).
+    if Rental.get_by_id(rental.id).state == "cancelled":
+        return "ACCESS_CANCEL"
+    raise BadStatus()
+
+
+def cancel_with_refund(rental: Rental, now: int, reason_states=("waiting",)) -> bool:
+    """waiting → cancelled and refund the charge, atomically; False if the rental had moved on."""
+    with db.write_transaction():
+        if not _move(rental.id, reason_states, now, state="cancelled", live_number=None, ended_at=now):
+            return False
+        wallet.refund(rental.account_id, rental.id, rental.cost, now)
+        return True
+
+
+def expire(rental: Rental, now: int) -> bool:
+    """End a live rental whose lifetime is over: refund if no code ever came."""
+    if rental.state == "waiting":
+        return cancel_with_refund(rental, now)
+    return _move(rental.id, ("code", "retry"), now, state="finished", live_number=None, ended_at=now)
+
+
+def expire_due(now: int, batch: int = 500) -> int:
+    """Expire every live rental past its lifetime; returns how many this call ended."""
+    ended = 0
+    while True:
+        due = list(Rental.select().where(Rental.state.in_(LIVE_STATES) & (Rental.expires_at <= now))
+                   .order_by(Rental.expires_at).limit(batch))
+        ended += sum(1 for rental in due if expire(rental, now))
+        if len(due) < batch:
+            return ended
+
+
+def _move(rental_id: int, from_states: tuple, now: int, **changes) -> bool:
+    """Conditional transition; True only for the one caller whose UPDATE matched."""
+    with db.write_transaction():
+        query = Rental.update(state_at=now, **changes).where(
+            (Rental.id == rental_id) & Rental.state.in_(from_states))
+        return query.execute() == 1

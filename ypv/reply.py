@@ -1,0 +1,37 @@
+"""What an action returns, and the one place bodies are rendered."""
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+TEXT = "text/plain; charset=utf-8"
+JSON = "application/json; charset=utf-8"
+
+
+@dataclass(frozen=True)
+class Reply:
+    body: object
+    is_json: bool = False
+
+    def render(self) -> tuple[str, str]:
+        """(content type, body text) — no trailing newline, compact JSON, UTF-8 as-is."""
+        if self.is_json:
+            return JSON, json.dumps(self.body, ensure_ascii=False, separators=(",", ":"))
+        return TEXT, str(self.body)
+
+
+def text(body: str) -> Reply:
+    return Reply(body)
+
+
+def as_json(body) -> Reply:
+    return Reply(body, is_json=True)
+
+
+def json_error(token: str) -> Reply:
+    return as_json({"status": "error", "error": token})
+
+
+def timestamp(unix_seconds: int) -> str:
+    """UTC 'YYYY-MM-DD HH:MM:SS', the SMS-Activate time format."""
+    return datetime.fromtimestamp(unix_seconds, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
