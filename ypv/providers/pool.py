@@ -22,7 +22,7 @@ class LocalPool:
         ))
         query = query.select(Number.id, Number.phone, Number.operator).order_by(Number.id).limit(1)
         if db.is_postgresql():
-            query = query.for_update("FOR UPDATE OF number SKIP LOCKED")
+            query = query.for_update(of=Number, skip_locked=True)
         row = query.tuples().first()
         return Lease(*row) if row else None
 
