@@ -43,12 +43,12 @@ CREATE INDEX IF NOT EXISTS api_key_account ON api_key (account_id);
 CREATE INDEX IF NOT EXISTS api_key_prefix ON api_key (prefix);
 
 CREATE TABLE IF NOT EXISTS service (
-    code TEXT PRIMARY KEY,
+    code TEXT NOT NULL PRIMARY KEY,
     name TEXT NOT NULL
 );
 
 CREATE TABLE IF NOT EXISTS country (
-    id INTEGER PRIMARY KEY,
+    id INTEGER NOT NULL PRIMARY KEY,
     eng TEXT NOT NULL,
     rus TEXT NOT NULL,
     chn TEXT NOT NULL,

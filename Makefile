@@ -1,0 +1,33 @@
+# ypv — two commands: `make run` (serve the demo) and `make test` (the suite).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat setup.cfg pyproject.toml | cksum | cut -d' ' -f1)
+PG_TEST_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
+export YPV_DATABASE_URL ?= sqlite:///ypv.sqlite3
+
+.PHONY: install run test test-pg clean
+
+$(STAMP):
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+	rm -f $(VENV)/.installed-* && touch $@
+
+install: $(STAMP)
+
+# Demo catalog + funded demo account in a local SQLite file, a fresh key printed, then serve.
+run: install
+	$(BIN)/ypv demo
+	$(BIN)/ypv serve
+
+# The whole suite on SQLite (the default backend).
+test: install
+	$(BIN)/python -m pytest -q
+
+# The same suite on PostgreSQL (each test gets its own database on $(PG_TEST_URL)).
+test-pg: install
+	YPV_TEST_POSTGRES_URL=$(PG_TEST_URL) $(BIN)/python -m pytest -q
+
+clean:
+	rm -rf $(VENV) *.egg-info ypv.sqlite3 ypv.sqlite3-*
