@@ -125,3 +125,12 @@ CREATE TABLE IF NOT EXISTS sms (
     received_at BIGINT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS sms_rental ON sms (rental_id);
+CREATE INDEX IF NOT EXISTS sms_unrouted ON sms (rental_id, received_at);
+
+-- Operator-defined code patterns, tried before the built-in ones (service_code NULL = every service).
+CREATE TABLE IF NOT EXISTS code_pattern (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    service_code TEXT REFERENCES service (code),
+    pattern TEXT NOT NULL,
+    created_at BIGINT NOT NULL
+);

@@ -131,4 +131,12 @@ class Sms(BaseModel):
     received_at = BigIntegerField()
 
 
-ALL_MODELS = (Account, ApiKey, Service, Country, Price, Number, Rental, Ledger, Sms)
+class CodePattern(BaseModel):
+    id = AutoField()
+    service = ForeignKeyField(Service, column_name="service_code", field="code", object_id_name="service_id",
+                              null=True)
+    pattern = TextField()
+    created_at = BigIntegerField()
+
+
+ALL_MODELS = (Account, ApiKey, Service, Country, Price, Number, Rental, Ledger, Sms, CodePattern)
