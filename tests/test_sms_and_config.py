@@ -4,7 +4,8 @@ import pytest
 
 from ypv.config import Config, ConfigError
 from ypv.money import parse_amount, render
-from ypv.sms import extract_code, normalize_phone
+from ypv.codes import extract_code
+from ypv.sms import normalize_phone
 
 
 @pytest.mark.parametrize("text,code", [

@@ -11,6 +11,7 @@ from ypv.catalog import Catalog
 from ypv.config import Config
 from ypv.limiter import RateLimiter
 from ypv.sweeper import Sweeper
+from ypv.webhook import SmsWebhook
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +36,7 @@ def create_app(config: Config, clock=time.time, start_sweeper: bool = False) -> 
     app.catalog = Catalog(ttl=config.stock_cache_seconds)
     app.limiter = RateLimiter(clock=clock)
     app.add_route(HANDLER_PATH, HandlerApi(config, app.catalog, app.limiter, clock))
+    app.add_route("/webhooks/sms", SmsWebhook(config.webhook_secret, clock))
     if start_sweeper:
         app.sweeper = Sweeper(config, clock).start()
     return app

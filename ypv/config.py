@@ -30,6 +30,7 @@ class Config:
     sweeper_interval_seconds: float = 1.0
     stock_cache_seconds: float = 2.0
     bind: str = "127.0.0.1:8080"
+    webhook_secret: str | None = field(default=None, repr=False)
     extra: dict = field(default_factory=dict, compare=False)
 
     @property
@@ -53,6 +54,7 @@ class Config:
             sweeper_interval_seconds=_float(env, "YPV_SWEEPER_INTERVAL_SECONDS", 1.0),
             stock_cache_seconds=_float(env, "YPV_STOCK_CACHE_SECONDS", 2.0),
             bind=env.get("YPV_BIND", "127.0.0.1:8080").strip(),
+            webhook_secret=env.get("YPV_WEBHOOK_SECRET", "").strip() or None,
         )
         config.validate()
         return config
@@ -67,6 +69,8 @@ class Config:
             )
         if self.early_cancel_seconds >= self.rental_ttl_seconds:
             raise ConfigError("YPV_EARLY_CANCEL_SECONDS must be shorter than YPV_RENTAL_TTL_SECONDS")
+        if self.webhook_secret is not None and len(self.webhook_secret) < 16:
+            raise ConfigError("YPV_WEBHOOK_SECRET must be at least 16 characters")
         if not re.match(r"^[^\s:]+:\d{1,5}$|^unix:\S+$", self.bind):
             raise ConfigError(f"YPV_BIND={self.bind!r} must look like HOST:PORT or unix:PATH")
 
