@@ -7,7 +7,7 @@ Tried in order, first hit wins:
    ``Order 88231 … your code is 4417`` gives 4417, not the order number;
 4. a code right before a code word (``736492 is your Instagram code``);
 5. the first group of 4–8 digits.
-A code is 4–8 digits; ``123-456`` and ``123 456`` count as ``123456``. Digits in any script
+A code is 4–8 digits standing alone (not part of 1500.00 or a phone number); ``123-456`` and ``123 456`` count as ``123456``. Digits in any script
 (Arabic-Indic, full-width …) are read as ASCII digits, so a code never contains anything but 0-9.
 """
 
@@ -19,9 +19,11 @@ _CODE_WORDS = (
     r"code|codes|kode|kodu|kod|codice|código|codigo|pin|otp|passcode|password|parol|пароль|код|кода|"
     r"验证码|驗證碼|校验码|动态码|代码|確認碼|認証コード|コード|인증번호|رمز|كود|קוד|कोड|mã"
 )
-_AFTER_WORD = re.compile(rf"(?:{_CODE_WORDS})[^\d\n]{{0,30}}?(?<!\d)({CODE})(?!\d)", re.I)
-_BEFORE_WORD = re.compile(rf"(?<!\d)({CODE})(?!\d)[^\d\n]{{0,30}}?(?:{_CODE_WORDS})", re.I)
-_FIRST = re.compile(rf"(?<!\d)({CODE})(?!\d)")
+# A code stands alone: not part of a longer number, nor of an amount such as 1500.00.
+_ALONE = rf"(?<!\d)(?<!\d[.,])({CODE})(?!\d)(?![.,]\d)"
+_AFTER_WORD = re.compile(rf"(?:{_CODE_WORDS})[^\d\n]{{0,30}}?{_ALONE}", re.I)
+_BEFORE_WORD = re.compile(rf"{_ALONE}[^\d\n]{{0,30}}?(?:{_CODE_WORDS})", re.I)
+_FIRST = re.compile(_ALONE)
 
 BUILTIN_PATTERNS = {
     "go": (r"\bG-(\d{4,8})\b",),
