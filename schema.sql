@@ -134,3 +134,28 @@ CREATE TABLE IF NOT EXISTS code_pattern (
     pattern TEXT NOT NULL,
     created_at BIGINT NOT NULL
 );
+
+-- Dashboard sign-in sessions. Only the SHA-256 of the cookie's token is stored,
+-- so a copy of the database cannot be replayed as a login; a row can be deleted
+-- to log a browser out (logout, password change, a disabled account).
+CREATE TABLE IF NOT EXISTS web_session (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    account_id INTEGER NOT NULL REFERENCES account (id),
+    token_hash TEXT NOT NULL UNIQUE,
+    created_at BIGINT NOT NULL,
+    expires_at BIGINT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS web_session_account ON web_session (account_id);
+
+-- One-time links sent by e-mail: confirm a sign-up, accept an invitation, reset a
+-- password. Only the SHA-256 of the link's token is stored; used_at makes it single-use.
+CREATE TABLE IF NOT EXISTS email_token (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    token_hash TEXT NOT NULL UNIQUE,
+    email TEXT NOT NULL,
+    purpose TEXT NOT NULL CHECK (purpose IN ('signup', 'invite', 'reset')),
+    created_at BIGINT NOT NULL,
+    expires_at BIGINT NOT NULL,
+    used_at BIGINT
+);
+CREATE INDEX IF NOT EXISTS email_token_email ON email_token (email, purpose);

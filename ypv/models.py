@@ -139,4 +139,27 @@ class CodePattern(BaseModel):
     created_at = BigIntegerField()
 
 
-ALL_MODELS = (Account, ApiKey, Service, Country, Price, Number, Rental, Ledger, Sms, CodePattern)
+class WebSession(BaseModel):
+    """A dashboard sign-in; the cookie holds the token, this row only its SHA-256."""
+
+    id = AutoField()
+    account = ForeignKeyField(Account, backref="sessions")
+    token_hash = TextField(unique=True)
+    created_at = BigIntegerField()
+    expires_at = BigIntegerField()
+
+
+class EmailToken(BaseModel):
+    """A one-time link sent by e-mail (sign-up, invitation, password reset)."""
+
+    id = AutoField()
+    token_hash = TextField(unique=True)
+    email = TextField()
+    purpose = TextField()
+    created_at = BigIntegerField()
+    expires_at = BigIntegerField()
+    used_at = BigIntegerField(null=True)
+
+
+ALL_MODELS = (Account, ApiKey, Service, Country, Price, Number, Rental, Ledger, Sms, CodePattern, WebSession,
+              EmailToken)
