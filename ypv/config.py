@@ -31,6 +31,13 @@ class Config:
     stock_cache_seconds: float = 2.0
     bind: str = "127.0.0.1:8080"
     webhook_secret: str | None = field(default=None, repr=False)
+    # Dashboard and mail (docs/dashboard.md). smtp_url may carry a password: keep it out of repr.
+    smtp_url: str | None = field(default=None, repr=False)
+    mail_from: str = "ypv <noreply@localhost>"
+    mail_dir: str = "var/mail"
+    signup: str = "open"
+    secure_cookies: str = "auto"
+    public_url: str | None = None
     extra: dict = field(default_factory=dict, compare=False)
 
     @property
@@ -55,6 +62,12 @@ class Config:
             stock_cache_seconds=_float(env, "YPV_STOCK_CACHE_SECONDS", 2.0),
             bind=env.get("YPV_BIND", "127.0.0.1:8080").strip(),
             webhook_secret=env.get("YPV_WEBHOOK_SECRET", "").strip() or None,
+            smtp_url=env.get("YPV_SMTP_URL", "").strip() or None,
+            mail_from=env.get("YPV_MAIL_FROM", "").strip() or cls.mail_from,
+            mail_dir=env.get("YPV_MAIL_DIR", "").strip() or cls.mail_dir,
+            signup=env.get("YPV_SIGNUP", "open").strip().lower(),
+            secure_cookies=env.get("YPV_SECURE_COOKIES", "auto").strip().lower(),
+            public_url=env.get("YPV_PUBLIC_URL", "").strip().rstrip("/") or None,
         )
         config.validate()
         return config
@@ -73,6 +86,21 @@ class Config:
             raise ConfigError("YPV_WEBHOOK_SECRET must be at least 16 characters")
         if not re.match(r"^[^\s:]+:\d{1,5}$|^unix:\S+$", self.bind):
             raise ConfigError(f"YPV_BIND={self.bind!r} must look like HOST:PORT or unix:PATH")
+        _validate_dashboard(self)
+
+
+def _validate_dashboard(config: "Config") -> None:
+    """Mail and sign-in settings; the SMTP URL is never echoed back (it may hold a password)."""
+    if config.smtp_url and not re.match(r"^(smtp|smtp\+starttls|smtps)://[^/?#\s]+/?$", config.smtp_url):
+        raise ConfigError("YPV_SMTP_URL must look like smtp://, smtp+starttls:// or smtps://[user:pass@]host[:port]")
+    if not re.search(r"[^@\s<]+@[^@\s>]+", config.mail_from):
+        raise ConfigError(f"YPV_MAIL_FROM={config.mail_from!r} must contain an e-mail address")
+    if config.signup not in ("open", "invite"):
+        raise ConfigError(f"YPV_SIGNUP={config.signup!r} must be open or invite")
+    if config.secure_cookies not in ("auto", "on", "off"):
+        raise ConfigError(f"YPV_SECURE_COOKIES={config.secure_cookies!r} must be auto, on or off")
+    if config.public_url and not re.match(r"^https?://[^/\s]+(/\S*)?$", config.public_url):
+        raise ConfigError(f"YPV_PUBLIC_URL={config.public_url!r} must look like https://host[/path]")
 
 
 def _int(env, name, default, minimum=None):
