@@ -15,7 +15,7 @@ from ypv.accounts import create_account
 from ypv.app import create_app
 from ypv.catalog import import_catalog
 from ypv.config import Config
-from ypv.demo import add_numbers
+from ypv.numbers import add_numbers
 from ypv.testing import YpvServer
 
 POSTGRES_URL = os.environ.get("YPV_TEST_POSTGRES_URL")  # e.g. postgresql://postgres@127.0.0.1:5432/postgres

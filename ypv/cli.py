@@ -10,7 +10,7 @@ import os
 import sys
 import time
 
-from ypv import accounts, catalog, db, demo, keys, money, numbers, rentals, schema, sms, wallet
+from ypv import accounts, catalog, cli_pool, db, demo, keys, money, rentals, schema, wallet
 from ypv.config import Config, ConfigError
 from ypv.errors import ApiError, NotFound
 from ypv.models import Account, ApiKey
@@ -85,23 +85,11 @@ def cmd_catalog_import(args, config):
     print("imported " + ", ".join(f"{n} {what}" for what, n in counts.items()))
 
 
-def cmd_numbers_import(args, config):
-    with db.connection():
-        added = numbers.import_csv(args.file, _now())
-    print(f"imported {added} new number(s)")
-
-
 def cmd_price_set(args, config):
     cost = money.parse_amount(args.amount)
     with db.connection(), db.write_transaction():
         catalog.set_price(args.service, int(args.country), cost)
     print(f"price {args.service}/{args.country} = {money.render(cost)}")
-
-
-def cmd_sms_deliver(args, config):
-    with db.connection():
-        rental_id = sms.deliver(args.phone, args.text, _now(), sender=args.sender)
-    print(f"delivered to rental {rental_id}" if rental_id else "stored; no live rental on that number")
 
 
 def cmd_expire(args, config):
@@ -157,13 +145,11 @@ def build_parser() -> argparse.ArgumentParser:
     add("key revoke", cmd_key_revoke, "revoke a key by prefix or id", (["prefix"], {}))
     add("key list", cmd_key_list, "list keys", (["email"], {"nargs": "?"}))
     add("catalog import", cmd_catalog_import, "import countries, services, prices (JSON)", (["file"], {}))
-    add("numbers import", cmd_numbers_import, "import numbers (CSV phone,country[,operator])", (["file"], {}))
     add("price set", cmd_price_set, "set a price", (["service"], {}), (["country"], {}), (["amount"], {}))
-    add("sms deliver", cmd_sms_deliver, "deliver an SMS to a number", (["phone"], {}), (["text"], {}),
-        (["--sender"], {}))
     add("expire", cmd_expire, "expire rentals past their lifetime")
     add("ledger check", cmd_ledger_check, "verify balances against the ledger (exit 1 on mismatch)")
     add("serve", cmd_serve, "run the service under gunicorn (YPV_BIND)")
+    cli_pool.register(add)
     return parser
 
 

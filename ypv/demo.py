@@ -7,12 +7,11 @@ kept, and a fresh key is issued each time (the old ones keep working).
 import json
 from importlib import resources
 
-from peewee import chunked
-
 from ypv import db, keys, wallet
 from ypv.accounts import create_account
 from ypv.catalog import import_catalog
-from ypv.models import Account, Number, Price
+from ypv.models import Account, Price
+from ypv.numbers import add_numbers
 
 DEMO_EMAIL = "demo@ypv.local"
 DEMO_BALANCE = 100_000  # 1000.00
@@ -36,15 +35,6 @@ def fake_numbers(data: dict, per_country: int = NUMBERS_PER_COUNTRY) -> list[dic
             operator = RUSSIAN_OPERATORS[i % 4] if country["id"] == 0 else "any"
             rows.append({"phone": f"{country['phone_code']}{nsn}", "country": country["id"], "operator": operator})
     return rows
-
-
-def add_numbers(rows: list[dict], now: int) -> int:
-    """Insert numbers, skipping phones already in the pool; returns how many were new."""
-    before = Number.select().count()
-    with db.write_transaction():
-        for batch in chunked(rows, 500):
-            Number.insert_many([{**r, "created_at": now} for r in batch]).on_conflict_ignore().execute()
-    return Number.select().count() - before
 
 
 def run_demo(now: int, rate_limit: int = 600) -> dict:

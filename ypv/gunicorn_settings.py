@@ -15,7 +15,7 @@ import os
 
 bind = os.environ.get("YPV_BIND", "127.0.0.1:8080")
 workers = int(os.environ.get("YPV_WORKERS", "1"))
-worker_class = "gthread"
+worker_class = "ypv.gunicorn_worker.Worker"  # gthread that never logs a request line
 threads = int(os.environ.get("YPV_THREADS", "8"))
 timeout = 30
 graceful_timeout = 10

@@ -88,7 +88,8 @@ def operators(params: dict) -> tuple:
 def phone_exceptions(params: dict) -> tuple:
     raw = text(params, "phoneException")
     prefixes = {re.sub(r"\D", "", p) for p in raw.split(",")}
-    return tuple(sorted(p for p in prefixes if p))[:100]
+    # A prefix longer than the longest phone number (15 digits, E.164) can match nothing.
+    return tuple(sorted(p for p in prefixes if 0 < len(p) <= 15))[:100]
 
 
 def order_id(params: dict) -> str | None:
