@@ -12,8 +12,10 @@ scope on an account holding 1000.00, and ``deliver_sms``. ``YpvServer`` can also
 used directly (another database URL, extra environment, a second instance).
 """
 
+import json
 import os
 import re
+import secrets
 import shutil
 import socket
 import subprocess
@@ -24,6 +26,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+
+from ypv.webhook import sign
 
 _KEY_LINE = re.compile(r"^demo key \(shown once\): (ypv_[0-9a-f]{64})$", re.M)
 
@@ -45,8 +49,9 @@ class YpvServer:
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.handler_url = f"{self.base_url}/stubs/handler_api.php"
         self.log_path = self.workdir / "gunicorn.log"
-        self.env = {**os.environ, "YPV_DATABASE_URL": self.database_url,
-                    "YPV_BIND": f"127.0.0.1:{self.port}", **(env or {})}
+        self.webhook_secret = secrets.token_hex(16)
+        self.env = {**os.environ, "YPV_DATABASE_URL": self.database_url, "YPV_BIND": f"127.0.0.1:{self.port}",
+                    "YPV_WEBHOOK_SECRET": self.webhook_secret, **(env or {})}
         self.api_key: str | None = None
         self.process: subprocess.Popen | None = None
 
@@ -109,8 +114,15 @@ class YpvServer:
         assert status == 200 and body.startswith("ACCESS_BALANCE:"), body
         return body.split(":", 1)[1]
 
-    def deliver_sms(self, phone: str, text: str) -> None:
-        self.cli("sms", "deliver", str(phone), text)
+    def deliver_sms(self, phone: str, text: str, sender: str | None = None) -> int | None:
+        """Push an SMS through the signed webhook, as a GSM gateway would; returns the rental id."""
+        body = json.dumps({"id": secrets.token_hex(8), "to": str(phone), "from": sender, "text": text}).encode()
+        timestamp = str(int(time.time()))
+        request = urllib.request.Request(f"{self.base_url}/webhooks/sms", data=body, method="POST", headers={
+            "Content-Type": "application/json", "X-YPV-Timestamp": timestamp,
+            "X-YPV-Signature": sign(self.webhook_secret, timestamp, body)})
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return json.loads(response.read())["rental"]
 
     def __enter__(self) -> "YpvServer":
         return self.start()
