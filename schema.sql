@@ -84,13 +84,16 @@ CREATE TABLE IF NOT EXISTS rental (
     phone TEXT NOT NULL,
     operator TEXT NOT NULL DEFAULT 'any',
     cost BIGINT NOT NULL CHECK (cost >= 0),
-    state TEXT NOT NULL CHECK (state IN ('waiting', 'code', 'retry', 'finished', 'cancelled')),
+    -- pending: charged while an upstream purchase is in flight; failed: it sold nothing, refunded.
+    state TEXT NOT NULL CHECK (state IN ('pending', 'waiting', 'code', 'retry', 'finished', 'cancelled', 'failed')),
     code TEXT,
     sms_text TEXT,
     sms_at BIGINT,
     order_id TEXT,
     provider TEXT NOT NULL DEFAULT 'pool',
     upstream_id TEXT,
+    upstream_cost BIGINT,
+    upstream_polled_at BIGINT,
     created_at BIGINT NOT NULL,
     state_at BIGINT NOT NULL,
     expires_at BIGINT NOT NULL,
@@ -159,3 +162,56 @@ CREATE TABLE IF NOT EXISTS email_token (
     used_at BIGINT
 );
 CREATE INDEX IF NOT EXISTS email_token_email ON email_token (email, purpose);
+
+-- Reseller mode: upstream SMS-Activate-compatible providers. api_key is kept in
+-- plaintext because every call needs it; it is never logged or shown.
+CREATE TABLE IF NOT EXISTS upstream (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    name TEXT NOT NULL UNIQUE,
+    url TEXT NOT NULL,
+    api_key TEXT NOT NULL,
+    priority INTEGER NOT NULL DEFAULT 100,
+    timeout_ms INTEGER NOT NULL DEFAULT 10000 CHECK (timeout_ms > 0),
+    markup_bp INTEGER NOT NULL DEFAULT 0 CHECK (markup_bp >= 0),
+    markup_fixed BIGINT NOT NULL DEFAULT 0 CHECK (markup_fixed >= 0),
+    honours_order_id BOOLEAN NOT NULL DEFAULT FALSE,
+    status TEXT NOT NULL DEFAULT 'new',
+    last_error TEXT,
+    last_error_at BIGINT,
+    balance BIGINT,
+    synced_at BIGINT,
+    created_at BIGINT NOT NULL
+);
+
+-- What each upstream sells, as of its last sync (cost in our minor units, before markup).
+CREATE TABLE IF NOT EXISTS upstream_price (
+    upstream_id INTEGER NOT NULL REFERENCES upstream (id) ON DELETE CASCADE,
+    service_code TEXT NOT NULL REFERENCES service (code),
+    country_id INTEGER NOT NULL REFERENCES country (id),
+    cost BIGINT NOT NULL CHECK (cost > 0),
+    stock INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (upstream_id, service_code, country_id)
+);
+
+-- Upstream activations that no rental of ours pays for, until the upstream accepts their cancel.
+CREATE TABLE IF NOT EXISTS upstream_orphan (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    upstream_id INTEGER NOT NULL REFERENCES upstream (id) ON DELETE CASCADE,
+    activation_id TEXT NOT NULL,
+    phone TEXT,
+    first_seen_at BIGINT NOT NULL,
+    cancelled_at BIGINT,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT,
+    UNIQUE (upstream_id, activation_id)
+);
+
+-- Recent upstream failures, for the operator (ypv upstream errors).
+CREATE TABLE IF NOT EXISTS upstream_event (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    upstream_id INTEGER NOT NULL REFERENCES upstream (id) ON DELETE CASCADE,
+    action TEXT NOT NULL,
+    detail TEXT NOT NULL,
+    created_at BIGINT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS upstream_event_recent ON upstream_event (upstream_id, id);

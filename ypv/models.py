@@ -11,7 +11,7 @@ from peewee import (
 
 from ypv.db import database
 
-RENTAL_STATES = ("waiting", "code", "retry", "finished", "cancelled")
+RENTAL_STATES = ("pending", "waiting", "code", "retry", "finished", "cancelled", "failed")
 LIVE_STATES = ("waiting", "code", "retry")
 
 
@@ -100,6 +100,8 @@ class Rental(BaseModel):
     order_id = TextField(null=True)
     provider = TextField(default="pool")
     upstream_id = TextField(null=True)
+    upstream_cost = BigIntegerField(null=True)
+    upstream_polled_at = BigIntegerField(null=True)
     created_at = BigIntegerField()
     state_at = BigIntegerField()
     expires_at = BigIntegerField()
@@ -161,5 +163,55 @@ class EmailToken(BaseModel):
     used_at = BigIntegerField(null=True)
 
 
+class Upstream(BaseModel):
+    """An upstream SMS-Activate-compatible provider we resell (reseller mode)."""
+
+    id = AutoField()
+    name = TextField(unique=True)
+    url = TextField()
+    api_key = TextField()
+    priority = IntegerField(default=100)
+    timeout_ms = IntegerField(default=10000)
+    markup_bp = IntegerField(default=0)         # basis points: 2500 = 25 %
+    markup_fixed = BigIntegerField(default=0)   # minor units added after the percentage
+    honours_order_id = BooleanField(default=False)
+    status = TextField(default="new")
+    last_error = TextField(null=True)
+    last_error_at = BigIntegerField(null=True)
+    balance = BigIntegerField(null=True)
+    synced_at = BigIntegerField(null=True)
+    created_at = BigIntegerField()
+
+
+class UpstreamPrice(BaseModel):
+    upstream = ForeignKeyField(Upstream, on_delete="CASCADE")
+    service = ForeignKeyField(Service, column_name="service_code", field="code", object_id_name="service_id")
+    country = ForeignKeyField(Country)
+    cost = BigIntegerField()
+    stock = IntegerField(default=0)
+
+    class Meta:
+        primary_key = CompositeKey("upstream", "service", "country")
+
+
+class UpstreamOrphan(BaseModel):
+    id = AutoField()
+    upstream = ForeignKeyField(Upstream, on_delete="CASCADE")
+    activation_id = TextField()
+    phone = TextField(null=True)
+    first_seen_at = BigIntegerField()
+    cancelled_at = BigIntegerField(null=True)
+    attempts = IntegerField(default=0)
+    last_error = TextField(null=True)
+
+
+class UpstreamEvent(BaseModel):
+    id = AutoField()
+    upstream = ForeignKeyField(Upstream, on_delete="CASCADE")
+    action = TextField()
+    detail = TextField()
+    created_at = BigIntegerField()
+
+
 ALL_MODELS = (Account, ApiKey, Service, Country, Price, Number, Rental, Ledger, Sms, CodePattern, WebSession,
-              EmailToken)
+              EmailToken, Upstream, UpstreamPrice, UpstreamOrphan, UpstreamEvent)
