@@ -15,6 +15,9 @@ from ypv.errors import BadCountry, BadService
 from ypv.models import Country, Number, Price, Service
 from ypv.money import parse_amount
 from ypv.providers.pool import LocalPool, stock_for
+from ypv.upstream import offers
+
+_MISSING = object()
 
 
 class Catalog:
@@ -25,8 +28,11 @@ class Catalog:
 
     def _cached(self, key, compute):
         with self._lock:
-            if key in self._cache:
-                return self._cache[key]
+            # One lookup, one clock read: `key in cache` then `cache[key]` reads the clock
+            # twice, and an entry expiring in between raised KeyError (a spurious BAD_COUNTRY).
+            value = self._cache.get(key, _MISSING)
+        if value is not _MISSING:
+            return value
         value = compute()
         with self._lock:
             self._cache[key] = value
@@ -45,12 +51,19 @@ class Catalog:
         """{id: Country}, ordered by id."""
         return self._cached("countries", lambda: {c.id: c for c in Country.select().order_by(Country.id)})
 
-    def prices(self) -> dict:
-        """{(country_id, service_code): cost in minor units}."""
-        return self._cached("prices", lambda: {
+    def local_prices(self) -> dict:
+        """{(country_id, service_code): cost in minor units} set by the operator (pool price or override)."""
+        return self._cached("local_prices", lambda: {
             (country, service): cost
             for service, country, cost in Price.select(Price.service, Price.country, Price.cost).tuples()
         })
+
+    def upstream_offers(self) -> dict:
+        return self._cached("upstream_offers", offers.load)
+
+    def prices(self) -> dict:
+        """{(country_id, service_code): the customer's price} over the pool and every upstream."""
+        return self._cached("prices", lambda: offers.merged_prices(self.local_prices(), self.upstream_offers()))
 
     def operators(self) -> dict:
         """{country_id: [operator, …]} for countries with active numbers."""
@@ -67,7 +80,8 @@ class Catalog:
         return self._cached(("stock", operators), lambda: self.pool.stock(operators))
 
     def count(self, country: int, service: str, operators: tuple = ()) -> int:
-        return stock_for(self.stock(operators), country, service)
+        pool = stock_for(self.stock(operators), country, service) if (country, service) in self.local_prices() else 0
+        return pool + offers.upstream_stock(self.upstream_offers(), country, service)
 
     def service(self, code: str | None) -> str:
         """Validate a service code; BAD_SERVICE when missing or unknown."""
