@@ -5,7 +5,7 @@ import time
 
 import falcon
 
-from ypv import db
+from ypv import dashboard, db
 from ypv.api import HandlerApi
 from ypv.catalog import Catalog
 from ypv.config import Config
@@ -37,6 +37,7 @@ def create_app(config: Config, clock=time.time, start_sweeper: bool = False) -> 
     app.limiter = RateLimiter(clock=clock)
     app.add_route(HANDLER_PATH, HandlerApi(config, app.catalog, app.limiter, clock))
     app.add_route("/webhooks/sms", SmsWebhook(config.webhook_secret, clock))
+    app.dashboard = dashboard.mount(app, clock)  # customer and operator pages: /login, /dashboard, /admin
     if start_sweeper:
         app.sweeper = Sweeper(config, clock).start()
     return app

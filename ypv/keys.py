@@ -63,9 +63,15 @@ def issue_key(account: Account, scopes: str, rate_limit: int, now: int, label: s
     return row, plaintext
 
 
-def revoke_key(prefix: str, now: int) -> int:
-    """Revoke every active key with this prefix (or id); returns how many were revoked."""
+def revoke_key(prefix: str, now: int, account_id: int | None = None) -> int:
+    """Revoke every active key with this prefix (or id); returns how many were revoked.
+
+    With ``account_id`` (the dashboard) only that account's keys can match, so a
+    customer naming someone else's key gets the same NotFound as for no key at all.
+    """
     query = ApiKey.update(status="revoked", decided_at=now).where(ApiKey.status == "active")
+    if account_id is not None:
+        query = query.where(ApiKey.account == account_id)
     if prefix.isdigit():
         query = query.where(ApiKey.id == int(prefix))
     else:
@@ -103,3 +109,65 @@ def touch(key: AuthedKey, now: int, every: int = 60) -> None:
     if key.last_used_at is None or now - key.last_used_at >= every:
         with db.write_transaction():
             ApiKey.update(last_used_at=now).where(ApiKey.id == key.id).execute()
+
+
+# --- requests: a customer asks, an operator approves (the key is mailed once) or denies ----
+
+MAX_LABEL = 60
+
+
+def request_key(account_id: int, label: str, scopes: str, rate_limit: int, now: int) -> ApiKey:
+    """A pending request: no secret exists until an operator approves it."""
+    label = " ".join(label.split())
+    if len(label) > MAX_LABEL:
+        raise ValueError(f"Keep the label to {MAX_LABEL} characters or fewer.")
+    return ApiKey.create(account=account_id, label=label, scopes=parse_scopes(scopes), rate_limit=rate_limit,
+                         status="pending", created_at=now)
+
+
+def pending_requests() -> list[ApiKey]:
+    """Oldest first: the queue an operator works through."""
+    return list(ApiKey.select(ApiKey, Account).join(Account).where(ApiKey.status == "pending")
+                .order_by(ApiKey.id))
+
+
+def keys_of(account_id: int) -> list[ApiKey]:
+    """Every key and request of one account, newest first."""
+    return list(ApiKey.select().where(ApiKey.account == account_id).order_by(ApiKey.id.desc()))
+
+
+def approve_request(key_id: int, scopes: str, rate_limit: int, now: int, deliver) -> ApiKey:
+    """Activate a pending request and hand its new key to ``deliver(email, row, plaintext)``.
+
+    ``deliver`` (the e-mail) runs inside the write transaction: if it raises, the
+    approval rolls back and no key exists that nobody received. The opposite failure
+    (mail accepted, then the commit fails) leaves a key that never worked — the safe
+    side. On SQLite the write lock is held while the SMTP server answers (bounded by
+    the mailer's timeout); approvals are rare, so other writers just wait briefly.
+    """
+    if rate_limit < 1:
+        raise ValueError("The limit must be at least 1 request per minute.")
+    scopes = parse_scopes(scopes)
+    plaintext = generate_key()
+    with db.write_transaction():
+        changed = (ApiKey.update(status="active", prefix=key_prefix(plaintext), key_hash=hash_key(plaintext),
+                                 scopes=scopes, rate_limit=rate_limit, decided_at=now)
+                   .where((ApiKey.id == key_id) & (ApiKey.status == "pending")).execute())
+        if changed != 1:
+            raise NotFound(f"no pending key request {key_id}")
+        row = ApiKey.select(ApiKey, Account).join(Account).where(ApiKey.id == key_id).get()
+        deliver(row.account.email, row, plaintext)
+    return row
+
+
+def deny_request(key_id: int, reason: str, now: int) -> ApiKey:
+    """Deny a pending request; the customer sees ``reason`` next to it."""
+    reason = " ".join(reason.split())
+    if not reason:
+        raise ValueError("Give a reason: the customer will see it.")
+    with db.write_transaction():
+        changed = (ApiKey.update(status="denied", note=reason[:500], decided_at=now)
+                   .where((ApiKey.id == key_id) & (ApiKey.status == "pending")).execute())
+        if changed != 1:
+            raise NotFound(f"no pending key request {key_id}")
+    return ApiKey.get_by_id(key_id)
