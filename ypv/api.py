@@ -7,7 +7,6 @@ errors included, is HTTP 200 with a token, except 429 for the rate limit.
 
 import logging
 import time
-import uuid
 
 import falcon
 
@@ -31,11 +30,11 @@ class HandlerApi:
         self.clock = clock
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        request_id = uuid.uuid4().hex[:16]
         p = _parameters(req)
         action = params.text(p, "action")
         entry = ACTIONS.get(action)
-        resp.set_header("X-Request-Id", request_id)
+        # For the request's log line and metrics (ypv/observability.py): a bounded action name.
+        req.context.action = action if entry is not None else "unknown"
         try:
             with db.connection():
                 reply = self._dispatch(p, req, entry)
@@ -46,14 +45,16 @@ class HandlerApi:
         except ApiError as exc:
             reply = _error_reply(exc, entry)
         except Exception:
-            log.exception("request %s (action %r) failed", request_id, action[:40])
+            log.exception("request %s (action %r) failed", req.context.get("request_id"), action[:40])
             reply = _error_reply(ErrorSql(), entry)
         resp.content_type, resp.text = reply.render()
+        req.context.token = reply.token
 
     on_post = on_get
 
     def _dispatch(self, p: dict, req: falcon.Request, entry) -> Reply:
         key = keys.authenticate(_api_key(p, req))
+        req.context.key_prefix = key.prefix  # never the key: only its public prefix reaches the log
         retry_after = self.limiter.hit(key.id, key.rate_limit)
         if retry_after is not None:
             raise RateLimited(retry_after)

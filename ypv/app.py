@@ -5,7 +5,7 @@ import time
 
 import falcon
 
-from ypv import dashboard, db
+from ypv import dashboard, db, observability
 from ypv.api import HandlerApi
 from ypv.catalog import Catalog
 from ypv.config import Config
@@ -40,4 +40,5 @@ def create_app(config: Config, clock=time.time, start_sweeper: bool = False) -> 
     app.dashboard = dashboard.mount(app, clock)  # customer and operator pages: /login, /dashboard, /admin
     if start_sweeper:
         app.sweeper = Sweeper(config, clock).start()
+    observability.install(app)  # request log line, metrics, /healthz, /metrics
     return app

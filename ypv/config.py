@@ -4,6 +4,7 @@ Every setting is validated at start-up so a typo fails loudly with a message tha
 names the variable, instead of surfacing later as a strange protocol answer.
 """
 
+import ipaddress
 import os
 import re
 from dataclasses import dataclass, field, replace
@@ -38,6 +39,9 @@ class Config:
     signup: str = "open"
     secure_cookies: str = "auto"
     public_url: str | None = None
+    # Operations (docs/deploy.md): whose X-Forwarded-For to believe, and how log lines look.
+    trusted_proxies: tuple = ("127.0.0.1", "::1")
+    log_format: str = "text"
     extra: dict = field(default_factory=dict, compare=False)
 
     @property
@@ -68,6 +72,8 @@ class Config:
             signup=env.get("YPV_SIGNUP", "open").strip().lower(),
             secure_cookies=env.get("YPV_SECURE_COOKIES", "auto").strip().lower(),
             public_url=env.get("YPV_PUBLIC_URL", "").strip().rstrip("/") or None,
+            trusted_proxies=_list(env, "YPV_TRUSTED_PROXIES", cls.trusted_proxies),
+            log_format=env.get("YPV_LOG_FORMAT", "text").strip().lower(),
         )
         config.validate()
         return config
@@ -87,6 +93,7 @@ class Config:
         if not re.match(r"^[^\s:]+:\d{1,5}$|^unix:\S+$", self.bind):
             raise ConfigError(f"YPV_BIND={self.bind!r} must look like HOST:PORT or unix:PATH")
         _validate_dashboard(self)
+        _validate_operations(self)
 
 
 def _validate_dashboard(config: "Config") -> None:
@@ -101,6 +108,26 @@ def _validate_dashboard(config: "Config") -> None:
         raise ConfigError(f"YPV_SECURE_COOKIES={config.secure_cookies!r} must be auto, on or off")
     if config.public_url and not re.match(r"^https?://[^/\s]+(/\S*)?$", config.public_url):
         raise ConfigError(f"YPV_PUBLIC_URL={config.public_url!r} must look like https://host[/path]")
+
+
+def _validate_operations(config: "Config") -> None:
+    if config.log_format not in ("text", "json"):
+        raise ConfigError(f"YPV_LOG_FORMAT={config.log_format!r} must be text or json")
+    for network in config.trusted_proxies:
+        try:
+            ipaddress.ip_network(network, strict=False)
+        except ValueError:
+            raise ConfigError(f"YPV_TRUSTED_PROXIES: {network!r} is not an IP address or network") from None
+
+
+def _list(env, name, default) -> tuple:
+    """A comma-separated list; unset means the default, 'none' means empty."""
+    raw = env.get(name, "").strip()
+    if raw == "":
+        return default
+    if raw.lower() == "none":
+        return ()
+    return tuple(item.strip() for item in raw.split(",") if item.strip())
 
 
 def _int(env, name, default, minimum=None):

@@ -23,7 +23,11 @@ keepalive = 5
 # 0 = gunicorn's own 1 MiB ceiling: an over-long query gets a protocol token from
 # the app instead of gunicorn's HTML "Request Line is too large" page.
 limit_request_line = 0
-accesslog = os.environ.get("YPV_ACCESS_LOG", "-")
+# Empty turns gunicorn's access log off: ypv writes its own line per request (ypv.request).
+accesslog = os.environ.get("YPV_ACCESS_LOG", "-") or None
+# Whose X-Forwarded-* headers gunicorn believes; the app reads the same variable (ypv/config.py).
+_proxies = os.environ.get("YPV_TRUSTED_PROXIES", "").strip() or "127.0.0.1,::1"
+forwarded_allow_ips = "" if _proxies.lower() == "none" else _proxies
 errorlog = os.environ.get("YPV_ERROR_LOG", "-")
 access_log_format = '%(h)s - - %(t)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(L)ss rid=%({x-request-id}o)s'
 

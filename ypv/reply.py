@@ -13,6 +13,14 @@ class Reply:
     body: object
     is_json: bool = False
 
+    @property
+    def token(self) -> str:
+        """The outcome's wire token for logs and metrics: ACCESS_NUMBER, NO_BALANCE, JSON for catalog data."""
+        if not self.is_json:
+            return str(self.body).split(":", 1)[0]
+        is_error = isinstance(self.body, dict) and self.body.get("status") == "error"
+        return self.body["error"] if is_error else "JSON"
+
     def render(self) -> tuple[str, str]:
         """(content type, body text) — no trailing newline, compact JSON, UTF-8 as-is."""
         if self.is_json:

@@ -28,10 +28,12 @@ class Sweeper:
         self.config = config
         self.clock = clock
         self.last_run: float | None = None
+        self.started_at: float | None = None  # /healthz: how long a sweeper that never succeeded has been trying
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="ypv-sweeper", daemon=True)
 
     def start(self) -> "Sweeper":
+        self.started_at = self.clock()
         self._thread.start()
         return self
 
