@@ -22,9 +22,10 @@ def refresh(rental: Rental, now: int, every: float) -> bool:
     """Bring a live upstream rental up to date (expiry first); True if it changed. Pool rentals: no-op."""
     if rental.provider == "pool" or rental.state not in LIVE_STATES:
         return False
+    changed = poll(rental, now, every)
     if now >= rental.expires_at:
-        return expire(rental, now)
-    return poll(rental, now, every)
+        changed = expire(Rental.get_by_id(rental.id) if changed else rental, now) or changed
+    return changed
 
 
 def poll(rental: Rental, now: int, every: float) -> bool:
@@ -130,9 +131,12 @@ def expire(rental: Rental, now: int) -> bool:
     """Our lifetime is over: cancel upstream first (refund only once it agrees), or finish."""
     upstream = upstream_of(rental)
     if rental.state == "waiting":
-        if _forward(upstream, rental, "8", now) in ("ACCESS_CANCEL", "NO_ACTIVATION", "STATUS_CANCEL"):
+        answer = _forward(upstream, rental, "8", now)
+        if answer in ("ACCESS_CANCEL", "NO_ACTIVATION", "STATUS_CANCEL"):
             return rentals.cancel_with_refund(rental, now)
-        return False  # tried again on the next sweep
+        if answer != "BAD_STATUS" or not poll(rental, now, every=0):
+            return False  # tried again on the next sweep
+        rental = Rental.get_by_id(rental.id)  # a code arrived upstream at the last moment: it is sold
     _forward(upstream, rental, "6", now)
     return rentals.finish(rental, now)
 
