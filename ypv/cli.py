@@ -10,7 +10,7 @@ import os
 import sys
 import time
 
-from ypv import accounts, catalog, cli_pool, db, demo, keys, money, rentals, schema, wallet
+from ypv import accounts, backup, catalog, cli_pool, db, demo, keys, money, rentals, schema, wallet
 from ypv.config import Config, ConfigError
 from ypv.errors import ApiError, NotFound
 from ypv.models import Account, ApiKey
@@ -110,6 +110,18 @@ def cmd_ledger_check(args, config):
     return 0
 
 
+def cmd_backup(args, config):
+    target = backup.backup(config.database_url, args.path, keep=args.keep)
+    print(f"backup written: {target} ({target.stat().st_size} bytes, integrity ok)")
+
+
+def cmd_restore(args, config):
+    saved = backup.restore(config.database_url, args.path)
+    if saved:
+        print(f"previous database saved as {saved}")
+    print(f"restored {args.path}; now run: ypv ledger check")
+
+
 def cmd_serve(args, config):
     os.execvp(sys.executable, [sys.executable, "-m", "gunicorn", "-c", "python:ypv.gunicorn_settings",
                                "ypv.wsgi:app"])
@@ -148,6 +160,10 @@ def build_parser() -> argparse.ArgumentParser:
     add("price set", cmd_price_set, "set a price", (["service"], {}), (["country"], {}), (["amount"], {}))
     add("expire", cmd_expire, "expire rentals past their lifetime")
     add("ledger check", cmd_ledger_check, "verify balances against the ledger (exit 1 on mismatch)")
+    add("backup", cmd_backup, "consistent online copy of the SQLite database (PATH: new file or directory)",
+        (["path"], {}), (["--keep"], {"type": int, "help": "with a directory: keep the newest N backups"}))
+    add("restore", cmd_restore, "replace the SQLite database with a backup (stop the service first)",
+        (["path"], {}))
     add("serve", cmd_serve, "run the service under gunicorn (YPV_BIND)")
     cli_pool.register(add)
     return parser

@@ -39,10 +39,14 @@ def open_database(url: str):
     return db
 
 
+def sqlite_path(url: str) -> str:
+    """The file of a sqlite:// URL ('' for an in-memory database)."""
+    return url[len("sqlite:///"):] if url.startswith("sqlite:///") else url[len("sqlite://"):]
+
+
 def _sqlite(url: str):
-    path = url[len("sqlite:///"):] if url.startswith("sqlite:///") else url[len("sqlite://"):]
     return PooledSqliteDatabase(
-        path or ":memory:",
+        sqlite_path(url) or ":memory:",
         pragmas=SQLITE_PRAGMAS,
         timeout=30,
         lock_type="IMMEDIATE",
