@@ -11,6 +11,7 @@ import sys
 import time
 
 from ypv import accounts, backup, catalog, cli_pool, db, demo, keys, money, rentals, schema, wallet
+from ypv import cli_accounts  # account and key-request commands (dashboard accounts)
 from ypv.config import Config, ConfigError
 from ypv.errors import ApiError, NotFound
 from ypv.models import Account, ApiKey
@@ -166,6 +167,7 @@ def build_parser() -> argparse.ArgumentParser:
         (["path"], {}))
     add("serve", cmd_serve, "run the service under gunicorn (YPV_BIND)")
     cli_pool.register(add)
+    cli_accounts.register(add)
     return parser
 
 
