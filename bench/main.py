@@ -1,0 +1,174 @@
+"""One backend's bench: load the data, start ypv and the bare app, drive both, print the rows."""
+
+import json
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench import report, wrk
+from bench.dataset import Sizes, build
+from bench.load import create_pg_database, drop_pg_database, load_postgresql, load_sqlite
+from bench.scenarios import SCENARIOS, bare_bodies, write_lua_data
+from bench.servers import bare_server, ypv_server
+
+
+@dataclass(frozen=True)
+class Plan:
+    backends: tuple
+    pg_url: str
+    sizes: Sizes
+    growth: tuple            # (label, Sizes) per growth dataset; empty = skip
+    connections: tuple
+    seconds: float
+    runs: int
+    warmup: float
+    scenarios: tuple
+
+
+def say(text: str = "") -> None:
+    print(text, flush=True)
+
+
+class Database:
+    """A fresh database for one dataset: a SQLite file in the workdir or a new PostgreSQL database."""
+
+    def __init__(self, backend: str, plan: Plan, workdir: Path, label: str):
+        self.backend, self.plan = backend, plan
+        self.path = workdir / f"{label}.sqlite3"
+        self.url = None
+
+    def load(self, data) -> str:
+        if self.backend == "sqlite":
+            self.remove()
+            self.url = load_sqlite(str(self.path), data)
+        else:
+            self.url = load_postgresql(create_pg_database(self.plan.pg_url), data)
+        return self.url
+
+    def drop(self) -> None:
+        if self.backend == "postgresql" and self.url:
+            drop_pg_database(self.plan.pg_url, self.url)
+        self.remove()
+
+    def remove(self) -> None:
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{self.path}{suffix}").unlink(missing_ok=True)
+
+
+def describe(sizes: Sizes) -> str:
+    return (f"{sizes.keys:,} keys on {sizes.account_count:,} accounts, {sizes.rentals:,} rentals "
+            f"({sizes.live:,} live), {sizes.numbers:,} numbers, {sizes.countries} countries × "
+            f"{sizes.services} services priced")
+
+
+def get(url: str, **params) -> str:
+    query = "&".join(f"{k}={v}" for k, v in params.items())
+    with urllib.request.urlopen(f"{url}?{query}", timeout=60) as response:
+        return response.read().decode("utf-8")
+
+
+def measure(server, scenario: str, datafile: Path, conns: int, plan: Plan, bare: bool = False):
+    return wrk.run(server.url, scenario, datafile, conns, plan.seconds, bare=bare)
+
+
+def compare(backend: str, plan: Plan, ypv, bare, datafile: Path) -> None:
+    """Every scenario × connection count; ypv and bare alternate so noise hits both alike."""
+    say(report.HEADER)
+    for name in plan.scenarios:
+        for conns in plan.connections:
+            if plan.warmup:
+                for server, is_bare in ((bare, True), (ypv, False)):
+                    wrk.run(server.url, name, datafile, conns, plan.warmup, bare=is_bare)
+            ours, theirs = [], []
+            for _ in range(plan.runs):
+                theirs.append(measure(bare, name, datafile, conns, plan, bare=True))
+                ours.append(measure(ypv, name, datafile, conns, plan))
+            say(report.row(backend, name, conns, wrk.Summary.of(ours), wrk.Summary.of(theirs)))
+    say(report.FOOTNOTE)
+
+
+def touch_everything(url: str, data) -> None:
+    """One getBalance per key and one getStatus per live rental, so every cache holds everything."""
+    for key in data.keys:
+        get(url, api_key=key, action="getBalance")
+    for key, rental_id, _ in data.pairs:
+        get(url, api_key=key, action="getStatus", id=rental_id)
+
+
+def run_backend(backend: str, plan: Plan, workdir: Path) -> None:
+    say(f"\n## {backend}: {describe(plan.sizes)}   (load {load_text()})")
+    started = time.monotonic()
+    data = build(plan.sizes, int(time.time()))
+    database = Database(backend, plan, workdir, f"{backend}-main")
+    ypv = bare = None
+    try:
+        url = database.load(data)
+        say(f"data generated and bulk-loaded in {time.monotonic() - started:.1f} s")
+        datafile = workdir / f"{backend}-main.lua"
+        write_lua_data(data, datafile)
+        ypv = ypv_server(workdir, url).start()
+        get(ypv.url, api_key=data.limited_key, action="getBalance")  # its one request this minute
+        bodies = workdir / f"{backend}-bare.json"
+        bodies.write_text(json.dumps(bare_bodies(get(ypv.url, api_key=data.keys[0], action="getPrices"))))
+        bare = bare_server(workdir, bodies).start()
+        compare(backend, plan, ypv, bare, datafile)
+        for server in (ypv, bare):
+            touch_everything(server.url, data)
+        rss, bare_rss = ypv.worker_rss_mib(), bare.worker_rss_mib()
+        say(f"worker RSS after the run and a request with every key and every live rental: "
+            f"ypv {rss:.1f} MiB, bare {bare_rss:.1f} MiB, difference {rss - bare_rss:+.1f} MiB "
+            f"(target <= +40 MiB: {'met' if rss - bare_rss <= 40 else 'MISSED'})   (load {load_text()})")
+    finally:
+        for server in (ypv, bare):
+            if server:
+                server.stop()
+        database.drop()
+
+
+GROWTH_SCENARIOS = ("getBalance", "getStatus", "getNumber")
+
+
+def run_growth(backend: str, plan: Plan, workdir: Path) -> None:
+    """Per-request cost at one connection (microseconds = 1e6 / req/s) as the data grows."""
+    say(f"\n## {backend}: per-request cost as data grows (1 connection, median of {plan.runs})"
+        f"   (load {load_text()})")
+    say(f"{'dataset':<44}" + "".join(f"{name:>14}" for name in GROWTH_SCENARIOS))
+    base = None
+    for label, sizes in plan.growth:
+        costs = _growth_costs(backend, plan, workdir, label, sizes)
+        base = base or costs
+        cells = "".join(f"{c:>8.0f} µs{_change(c, base[i]):>6}" if base is not costs else f"{c:>11.0f} µs"
+                        for i, c in enumerate(costs))
+        say(f"{label:<44}{cells}")
+    say("(change against the first row; the target is flat within 10%)")
+
+
+def _change(value: float, base: float) -> str:
+    return f"{(value / base - 1) * 100:+.0f}%"
+
+
+def _growth_costs(backend: str, plan: Plan, workdir: Path, label: str, sizes: Sizes) -> list:
+    data = build(sizes, int(time.time()))
+    database = Database(backend, plan, workdir, f"{backend}-growth")
+    server = None
+    try:
+        url = database.load(data)
+        datafile = workdir / f"{backend}-growth.lua"
+        write_lua_data(data, datafile)
+        server = ypv_server(workdir, url).start()
+        costs = []
+        for name in GROWTH_SCENARIOS:
+            if plan.warmup:
+                wrk.run(server.url, name, datafile, 1, plan.warmup)
+            runs = [measure(server, name, datafile, 1, plan) for _ in range(plan.runs)]
+            costs.append(1e6 / wrk.Summary.of(runs).median_rps)
+        return costs
+    finally:
+        if server:
+            server.stop()
+        database.drop()
+
+
+def load_text() -> str:
+    return " ".join(f"{x:.2f}" for x in __import__("os").getloadavg())

@@ -1,0 +1,76 @@
+"""Start ypv and the bare app under the shipped gunicorn settings, and read worker memory."""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from ypv.testing import free_port
+
+REPO = Path(__file__).resolve().parent.parent
+SETTINGS = "python:ypv.gunicorn_settings"   # exactly what `ypv serve` and gunicorn.conf.py use
+
+
+class Gunicorn:
+    """One gunicorn master (one worker, as shipped) serving ``target`` on a free loopback port."""
+
+    def __init__(self, name: str, target: str, workdir: Path, env: dict):
+        self.name = name
+        self.target = target
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}/stubs/handler_api.php"
+        self.log_path = workdir / f"{name}.log"
+        self.env = {**os.environ, **env, "YPV_BIND": f"127.0.0.1:{self.port}"}
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> "Gunicorn":
+        with open(self.log_path, "ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "gunicorn", "-c", SETTINGS, self.target],
+                env=self.env, stdout=log, stderr=subprocess.STDOUT, cwd=REPO)
+        self._wait_until_ready()
+        return self
+
+    def _wait_until_ready(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"{self.name} exited: {self.log_path.read_text()[-2000:]}")
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
+                    if self.worker_pid():
+                        return
+            except OSError:
+                pass
+            time.sleep(0.05)
+        raise RuntimeError(f"{self.name} did not start within {timeout}s")
+
+    def worker_pid(self) -> int | None:
+        """gunicorn's only worker: the master's child."""
+        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children").read_text().split()
+        return int(children[0]) if children else None
+
+    def worker_rss_mib(self) -> float:
+        for line in Path(f"/proc/{self.worker_pid()}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+        raise RuntimeError("no VmRSS")
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def ypv_server(workdir: Path, database_url: str) -> Gunicorn:
+    return Gunicorn("ypv", "ypv.wsgi:app", workdir, {"YPV_DATABASE_URL": database_url})
+
+
+def bare_server(workdir: Path, bodies_path: Path) -> Gunicorn:
+    return Gunicorn("bare", "bench.bare_app:app", workdir, {"BENCH_BARE_BODIES": str(bodies_path)})
