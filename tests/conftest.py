@@ -163,12 +163,19 @@ def ypv_server(tmp_path, request):
     return live_server(tmp_path, request, env={"YPV_EARLY_CANCEL_SECONDS": "0"})
 
 
-def live_server(tmp_path, request, env=None) -> YpvServer:
-    """Start a real gunicorn; when the test ends, stop it and check it wrote no key anywhere."""
-    url = request.getfixturevalue("database_url")
-    server = YpvServer(tmp_path / "live", database_url=url, env=env)
+def live_server(tmp_path, request, env=None, demo=True, setup=None, database_url=None) -> YpvServer:
+    """Start a real gunicorn; when the test ends, stop it and check it wrote no key anywhere.
+
+    ``setup(server)`` runs ypv commands against its database before it starts;
+    ``database_url`` defaults to the test backend's fresh database.
+    """
+    url = database_url or request.getfixturevalue("database_url")
+    server = YpvServer(tmp_path / "live" if database_url is None else tmp_path, database_url=url, env=env)
     request.addfinalizer(lambda: _stop_and_check_secrets(server))
-    return server.start()
+    if setup is not None:
+        server.cli("db", "init")
+        setup(server)
+    return server.start(demo=demo)
 
 
 def _stop_and_check_secrets(server: YpvServer) -> None:

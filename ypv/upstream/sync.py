@@ -10,6 +10,7 @@ import logging
 import time
 
 from ypv import db
+from ypv.demo import load_catalog
 from ypv.models import Country, Service, Upstream, UpstreamPrice
 from ypv.upstream import registry
 from ypv.upstream.client import UpstreamFailure
@@ -77,14 +78,17 @@ def _prices(data) -> dict:
 
 
 def _add_countries(countries) -> None:
+    """Add countries we do not know yet. getCountries carries no calling code, so it comes
+    from the bundled list of SMS-Activate countries (0 when the id is not in it)."""
     if not isinstance(countries, dict):
         return
+    calling_codes = {c["id"]: c["phone_code"] for c in load_catalog()["countries"]}
     for item in countries.values():
         if not isinstance(item, dict) or not str(item.get("id", "")).isdigit():
             continue
         eng = str(item.get("eng") or item.get("id"))
         Country.insert(id=int(item["id"]), eng=eng, rus=str(item.get("rus") or eng), chn=str(item.get("chn") or eng),
-                       phone_code=int(item.get("phone_code") or item.get("phoneCode") or 0),
+                       phone_code=calling_codes.get(int(item["id"]), 0),
                        visible=bool(item.get("visible", 1))).on_conflict_ignore().execute()
 
 
