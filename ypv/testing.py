@@ -55,9 +55,9 @@ class YpvServer:
         self.api_key: str | None = None
         self.process: subprocess.Popen | None = None
 
-    def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-        """Run ``ypv ARGS`` against this instance's database."""
-        result = subprocess.run([sys.executable, "-m", "ypv.cli", *args], env=self.env,
+    def cli(self, *args: str, check: bool = True, stdin: str | None = None) -> subprocess.CompletedProcess:
+        """Run ``ypv ARGS`` against this instance's database (``stdin``: e.g. a password)."""
+        result = subprocess.run([sys.executable, "-m", "ypv.cli", *args], env=self.env, input=stdin,
                                 capture_output=True, text=True, timeout=120)
         if check and result.returncode != 0:
             raise RuntimeError(f"ypv {' '.join(args)} failed: {result.stderr.strip()}")
