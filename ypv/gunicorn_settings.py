@@ -29,6 +29,9 @@ accesslog = os.environ.get("YPV_ACCESS_LOG", "-") or None
 _proxies = os.environ.get("YPV_TRUSTED_PROXIES", "").strip() or "127.0.0.1,::1"
 forwarded_allow_ips = "" if _proxies.lower() == "none" else _proxies
 errorlog = os.environ.get("YPV_ERROR_LOG", "-")
+# gunicorn >= 25.1 opens a control socket at ~/.gunicorn/gunicorn.ctl: N instances on one box would
+# share that one path, and the service user has no home. ypv does not use it (older gunicorns ignore this).
+control_socket_disable = True
 access_log_format = '%(h)s - - %(t)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(L)ss rid=%({x-request-id}o)s'
 
 
