@@ -11,6 +11,7 @@ from ypv.money import as_number, render
 from ypv.providers import NumberFilter
 from ypv.purchase import Order, buy
 from ypv.reply import Reply, as_json, text, timestamp
+from ypv.upstream import tracking
 
 
 def get_balance(ctx: Ctx, p: dict) -> Reply:
@@ -52,7 +53,10 @@ def get_number_v2(ctx: Ctx, p: dict) -> Reply:
 
 
 def _rental(ctx: Ctx, p: dict) -> Rental:
-    return rentals.current(ctx.account_id, params.activation_id(p), ctx.now)
+    rental = rentals.current(ctx.account_id, params.activation_id(p), ctx.now)
+    if tracking.refresh(rental, ctx.now, ctx.config.upstream_poll_seconds):
+        rental = rentals.get_rental(ctx.account_id, rental.id)
+    return rental
 
 
 STATUS_TOKENS = {
@@ -90,7 +94,8 @@ def get_full_sms(ctx: Ctx, p: dict) -> Reply:
 
 def set_status(ctx: Ctx, p: dict) -> Reply:
     rental = _rental(ctx, p)
-    token = rentals.set_status(rental, params.text(p, "status"), ctx.now, ctx.config.early_cancel_seconds)
+    set_status_of = tracking.set_status if rental.provider != "pool" else rentals.set_status
+    token = set_status_of(rental, params.text(p, "status"), ctx.now, ctx.config.early_cancel_seconds)
     return text(token)
 
 

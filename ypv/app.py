@@ -11,6 +11,7 @@ from ypv.catalog import Catalog
 from ypv.config import Config
 from ypv.limiter import RateLimiter
 from ypv.sweeper import Sweeper
+from ypv.upstream.worker import UpstreamWorker
 from ypv.webhook import SmsWebhook
 
 log = logging.getLogger(__name__)
@@ -25,6 +26,7 @@ class YpvApp(falcon.App):
     catalog: Catalog
     limiter: RateLimiter
     sweeper: Sweeper | None = None
+    upstream_worker: UpstreamWorker | None = None
 
 
 def create_app(config: Config, clock=time.time, start_sweeper: bool = False) -> YpvApp:
@@ -40,5 +42,6 @@ def create_app(config: Config, clock=time.time, start_sweeper: bool = False) -> 
     app.dashboard = dashboard.mount(app, clock)  # customer and operator pages: /login, /dashboard, /admin
     if start_sweeper:
         app.sweeper = Sweeper(config, clock).start()
+        app.upstream_worker = UpstreamWorker(config, clock).start()  # idle until an upstream is added
     observability.install(app)  # request log line, metrics, /healthz, /metrics
     return app

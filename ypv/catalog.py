@@ -5,6 +5,7 @@ catalog actions are polled hard and change rarely; stock can therefore be stale
 by at most that long. Writes (import, price set) clear the cache of this process.
 """
 
+import json
 import threading
 import time
 
@@ -100,9 +101,15 @@ class Catalog:
 
 
 def import_catalog(data: dict) -> dict:
-    """Upsert countries, services and prices from the demo/import JSON format."""
+    """Upsert countries, services and prices from the demo/import JSON format; all or nothing.
+
+    A malformed entry raises ValueError naming it, and nothing is imported.
+    """
+    if not isinstance(data, dict):
+        raise ValueError("a catalog file is a JSON object with countries, services and prices")
     with db.write_transaction():
         for c in data.get("countries", []):
+            _required(c, "country", "id", "eng", "phone_code")
             Country.insert(
                 id=int(c["id"]), eng=c["eng"], rus=c.get("rus", c["eng"]), chn=c.get("chn", c["eng"]),
                 phone_code=int(c["phone_code"]), visible=bool(c.get("visible", True)),
@@ -110,15 +117,26 @@ def import_catalog(data: dict) -> dict:
                           preserve=[Country.eng, Country.rus, Country.chn, Country.phone_code,
                                     Country.visible]).execute()
         for s in data.get("services", []):
+            _required(s, "service", "code", "name")
             Service.insert(code=s["code"], name=s["name"]).on_conflict(
                 conflict_target=[Service.code], preserve=[Service.name]).execute()
         for p in data.get("prices", []):
+            _required(p, "price", "service", "country", "cost")
             set_price(p["service"], int(p["country"]), parse_amount(str(p["cost"])))
     return {key: len(data.get(key, [])) for key in ("countries", "services", "prices")}
+
+
+def _required(entry, kind: str, *fields) -> None:
+    if not isinstance(entry, dict) or any(f not in entry for f in fields):
+        raise ValueError(f"every {kind} needs {', '.join(fields)}: {json.dumps(entry, ensure_ascii=False)[:200]}")
 
 
 def set_price(service: str, country: int, cost: int) -> None:
     if cost <= 0:
         raise ValueError("a price must be above zero")
+    if not Service.select().where(Service.code == service).exists():
+        raise ValueError(f"unknown service {service!r}")
+    if not Country.select().where(Country.id == country).exists():
+        raise ValueError(f"unknown country {country}")
     Price.insert(service=service, country=country, cost=cost).on_conflict(
         conflict_target=[Price.service, Price.country], preserve=[Price.cost]).execute()

@@ -10,7 +10,7 @@ import os
 import sys
 import time
 
-from ypv import accounts, backup, catalog, cli_pool, db, demo, keys, money, rentals, schema, wallet
+from ypv import accounts, backup, catalog, cli_pool, cli_upstream, db, demo, keys, money, rentals, schema, wallet
 from ypv import cli_accounts  # account and key-request commands (dashboard accounts)
 from ypv.config import Config, ConfigError
 from ypv.errors import ApiError, NotFound
@@ -54,7 +54,9 @@ def cmd_wallet_topup(args, config):
 
 
 def cmd_key_issue(args, config):
-    limit = args.limit or config.default_rate_limit
+    limit = config.default_rate_limit if args.limit is None else args.limit
+    if limit < 1:
+        raise ValueError(f"--limit {limit} must be at least 1 request per minute")
     with db.connection(), db.write_transaction():
         account = accounts.find_account(args.email)
         row, plaintext = keys.issue_key(account, args.scopes, limit, _now(), label=args.label)
@@ -168,6 +170,7 @@ def build_parser() -> argparse.ArgumentParser:
     add("serve", cmd_serve, "run the service under gunicorn (YPV_BIND)")
     cli_pool.register(add)
     cli_accounts.register(add)
+    cli_upstream.register(add)
     return parser
 
 
@@ -188,6 +191,9 @@ def main(argv=None) -> int:
         return args.func(args, config) or 0
     except (ConfigError, ValueError, NotFound) as exc:
         print(f"ypv: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:  # a file named on the command line cannot be read or written
+        print(f"ypv: {exc.strerror or exc}: {exc.filename}", file=sys.stderr)
         return 1
     except ApiError as exc:
         print(f"ypv: {exc.body}", file=sys.stderr)

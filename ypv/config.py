@@ -32,6 +32,9 @@ class Config:
     stock_cache_seconds: float = 2.0
     bind: str = "127.0.0.1:8080"
     webhook_secret: str | None = field(default=None, repr=False)
+    upstream_poll_seconds: float = 3.0
+    upstream_sync_seconds: float = 300.0
+    upstream_orphan_grace_seconds: float = 60.0
     # Dashboard and mail (docs/dashboard.md). smtp_url may carry a password: keep it out of repr.
     smtp_url: str | None = field(default=None, repr=False)
     mail_from: str = "ypv <noreply@localhost>"
@@ -66,6 +69,9 @@ class Config:
             stock_cache_seconds=_float(env, "YPV_STOCK_CACHE_SECONDS", 2.0),
             bind=env.get("YPV_BIND", "127.0.0.1:8080").strip(),
             webhook_secret=env.get("YPV_WEBHOOK_SECRET", "").strip() or None,
+            upstream_poll_seconds=_float(env, "YPV_UPSTREAM_POLL_SECONDS", 3.0),
+            upstream_sync_seconds=_float(env, "YPV_UPSTREAM_SYNC_SECONDS", 300.0),
+            upstream_orphan_grace_seconds=_float(env, "YPV_UPSTREAM_ORPHAN_GRACE_SECONDS", 60.0),
             smtp_url=env.get("YPV_SMTP_URL", "").strip() or None,
             mail_from=env.get("YPV_MAIL_FROM", "").strip() or cls.mail_from,
             mail_dir=env.get("YPV_MAIL_DIR", "").strip() or cls.mail_dir,

@@ -22,7 +22,9 @@ def parse_query(raw: str) -> dict:
     Repeated names keep the last value, as PHP (and so SMS-Activate) does.
     """
     text = raw.encode("latin-1", "replace").decode("utf-8", "replace")
-    return dict(parse_qsl(text, keep_blank_values=True, encoding="utf-8", errors="replace"))
+    pairs = parse_qsl(text, keep_blank_values=True, encoding="utf-8", errors="replace")
+    # NUL is garbage like an undecodable byte (and PostgreSQL refuses it in text): replace it the same way.
+    return {k.replace("\x00", "\ufffd"): v.replace("\x00", "\ufffd") for k, v in pairs}
 
 
 def merge(query: dict, form: dict) -> dict:

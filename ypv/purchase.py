@@ -10,6 +10,7 @@ from ypv.errors import NoNumbers, OrderAlreadyExists, WrongMaxPrice
 from ypv.models import Rental
 from ypv.money import render
 from ypv.providers import NumberFilter
+from ypv.upstream import buying
 
 
 @dataclass(frozen=True)
@@ -24,7 +25,11 @@ class Order:
 
 
 def buy(order: Order, catalog: Catalog, now: int, ttl: int) -> Rental:
-    """Sell one number to an account, or raise the error token that explains why not."""
+    """Sell one number to an account, or raise the error token that explains why not.
+
+    The local pool sells the pairs the operator priced; when it has no free number,
+    or the pair is sold only upstream, the upstreams are tried (ypv/upstream/buying.py).
+    """
     catalog.service(order.service)
     catalog.country(order.country)
     cost = catalog.price(order.service, order.country)
@@ -33,7 +38,15 @@ def buy(order: Order, catalog: Catalog, now: int, ttl: int) -> Rental:
     if order.max_price is not None and cost > order.max_price:
         raise WrongMaxPrice(render(cost))
     try:
-        return db.retry_on_conflict(lambda: _buy_once(order, catalog, cost, now, ttl))
+        if (order.country, order.service) in catalog.local_prices():
+            try:
+                return db.retry_on_conflict(lambda: _buy_once(order, catalog, cost, now, ttl))
+            except NoNumbers:
+                pass  # the pool is out: upstreams may still sell this pair
+        existing = _existing_order(order)
+        if existing is not None:
+            return existing
+        return buying.buy(order, cost, catalog.upstream_offers().get((order.country, order.service), []), now, ttl)
     except IntegrityError:
         # Another request with the same orderId committed first: answer as it did.
         existing = _existing_order(order)
@@ -71,4 +84,6 @@ def _existing_order(order: Order) -> Rental | None:
         return None
     if rental.service_id != order.service or rental.country_id != order.country:
         raise OrderAlreadyExists()
+    if rental.state == "pending":
+        raise NoNumbers()  # the first request is still buying upstream; ask again in a moment
     return rental

@@ -14,7 +14,9 @@ CANCEL_STATUSES = ("8", "-1")
 
 
 def get_rental(account_id: int, rental_id: int) -> Rental:
-    rental = Rental.get_or_none((Rental.id == rental_id) & (Rental.account == account_id))
+    """The account's activation; one still being bought (pending) or never bought (failed) is not one."""
+    rental = Rental.get_or_none((Rental.id == rental_id) & (Rental.account == account_id)
+                                & Rental.state.not_in(("pending", "failed")))
     if rental is None:
         raise NoActivation()
     return rental
@@ -23,7 +25,7 @@ def get_rental(account_id: int, rental_id: int) -> Rental:
 def current(account_id: int, rental_id: int, now: int) -> Rental:
     """The rental as a client should see it now: expiry applies on time even between sweeps."""
     rental = get_rental(account_id, rental_id)
-    if rental.is_live and now >= rental.expires_at:
+    if rental.is_live and rental.provider == "pool" and now >= rental.expires_at:
         expire(rental, now)
         rental = get_rental(account_id, rental_id)
     return rental
@@ -42,7 +44,7 @@ def set_status(rental: Rental, status: str, now: int, early_cancel_seconds: int)
     if status == "6":
         if rental.state == "finished":
             return "ACCESS_ACTIVATION"
-        if not _move(rental.id, ("code", "retry"), now, state="finished", live_number=None, ended_at=now):
+        if not finish(rental, now):
             raise BadStatus()
         return "ACCESS_ACTIVATION"
     if status in CANCEL_STATUSES:
@@ -74,18 +76,27 @@ def cancel_with_refund(rental: Rental, now: int, reason_states=("waiting",)) -> 
         return True
 
 
-def expire(rental: Rental, now: int) -> bool:
-    """End a live rental whose lifetime is over: refund if no code ever came."""
-    if rental.state == "waiting":
-        return cancel_with_refund(rental, now)
+def finish(rental: Rental, now: int) -> bool:
+    """code received / waiting for retry → finished (the charge is final)."""
     return _move(rental.id, ("code", "retry"), now, state="finished", live_number=None, ended_at=now)
 
 
+def expire(rental: Rental, now: int) -> bool:
+    """End a live pool rental whose lifetime is over: refund if no code ever came."""
+    if rental.state == "waiting":
+        return cancel_with_refund(rental, now)
+    return finish(rental, now)
+
+
 def expire_due(now: int, batch: int = 500) -> int:
-    """Expire every live rental past its lifetime; returns how many this call ended."""
+    """Expire every live pool rental past its lifetime; returns how many this call ended.
+
+    Upstream rentals are expired by the upstream worker: they need a network call first.
+    """
     ended = 0
     while True:
-        due = list(Rental.select().where(Rental.state.in_(LIVE_STATES) & (Rental.expires_at <= now))
+        due = list(Rental.select().where(Rental.state.in_(LIVE_STATES) & (Rental.expires_at <= now)
+                                         & (Rental.provider == "pool"))
                    .order_by(Rental.expires_at).limit(batch))
         ended += sum(1 for rental in due if expire(rental, now))
         if len(due) < batch:

@@ -87,9 +87,9 @@ def _rental_problems() -> list[str]:
         if charges.get(rental_id, 0) != 1 and cost > 0:
             problems.append(f"rental {rental_id}: {charges.get(rental_id, 0)} charges, expected 1")
         refunded = rental_id in refunds
-        if state == "cancelled" and not refunded and cost > 0:
-            problems.append(f"rental {rental_id}: cancelled but not refunded")
-        if refunded and state != "cancelled":
+        if state in ("cancelled", "failed") and not refunded and cost > 0:
+            problems.append(f"rental {rental_id}: {state} but not refunded")
+        if refunded and state not in ("cancelled", "failed"):
             problems.append(f"rental {rental_id}: refunded but {state}")
         if refunded and int(refunds[rental_id]) != cost:
             problems.append(f"rental {rental_id}: refund {refunds[rental_id]} != cost {cost}")
