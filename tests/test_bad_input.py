@@ -354,10 +354,10 @@ def test_live_server_survives_nasty_raw_requests(ypv_server):
     line = b"GET " + target + b"?api_key=%zz" + key + b"&action=getBalance HTTP/1.1\r\n"
     failures += _problem("bad %-escape in key", _exchange(port, line + host + close), (b"BAD_KEY",))
 
-    # raw 0xff bytes in the request line: served, or refused as a request whose key cannot be read
+    # raw 0xff bytes in the request line are not HTTP: gunicorn cannot parse it, and ypv's worker
+    # answers as the protocol answers any request whose key cannot be read (ypv/gunicorn_worker.py)
     line = b"GET " + target + b"?" + good + b"&x=\xff\xfe\xff HTTP/1.1\r\n"
-    failures += _problem("raw 0xff in request line", _exchange(port, line + host + close),
-                         balance + (b"BAD_KEY",))
+    failures += _problem("raw 0xff in request line", _exchange(port, line + host + close), (b"BAD_KEY",))
 
     # a 1 MB form body (keep-alive, so the server drains it rather than resetting the connection)
     body = good + b"&pad=" + b"y" * (1024 * 1024)
