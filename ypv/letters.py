@@ -30,31 +30,36 @@ def key_approved(config: Config, to: str, key: ApiKey, plaintext: str) -> EmailM
 
 
 def confirm_signup(config: Config, to: str, link: str) -> EmailMessage:
-    body = ("Someone (we hope you) asked to open a ypv account with this address.\n\n"
-            f"Choose your password here to finish (the link works once, for 24 hours):\n\n    {link}\n\n"
-            "If it was not you, ignore this message and no account will be created.")
-    return compose(config.mail_from, to, "Confirm your ypv account", body + SIGNATURE)
+    return _one_time_link(config, to, "Confirm your ypv account",
+                          "Someone (we hope you) asked to open a ypv account with this address.",
+                          "Choose your password here to finish (the link works once, for 24 hours):", link,
+                          "If it was not you, ignore this message and no account will be created.")
 
 
 def invitation(config: Config, to: str, link: str) -> EmailMessage:
-    body = ("You are invited to open a ypv account.\n\n"
-            f"Choose your password here (the link works once, for 7 days):\n\n    {link}")
-    return compose(config.mail_from, to, "Your invitation to ypv", body + SIGNATURE)
-
-
-def already_registered(config: Config, to: str, login_link: str, reset_link: str) -> EmailMessage:
-    body = ("Someone asked to open a ypv account with this address, but you already have one.\n\n"
-            f"Log in:  {login_link}\n"
-            f"Forgot your password? Choose a new one (the link works once, for an hour):\n\n    {reset_link}\n\n"
-            "If it was not you, ignore this message: nothing has changed.")
-    return compose(config.mail_from, to, "You already have a ypv account", body + SIGNATURE)
+    return _one_time_link(config, to, "Your invitation to ypv", "You are invited to open a ypv account.",
+                          "Choose your password here (the link works once, for 7 days):", link, "")
 
 
 def password_reset(config: Config, to: str, link: str) -> EmailMessage:
-    body = ("Someone (we hope you) asked to reset the password of your ypv account.\n\n"
-            f"Choose a new one here (the link works once, for an hour):\n\n    {link}\n\n"
-            "If it was not you, ignore this message: your password has not changed.")
-    return compose(config.mail_from, to, "Reset your ypv password", body + SIGNATURE)
+    return _one_time_link(config, to, "Reset your ypv password",
+                          "Someone (we hope you) asked to reset the password of your ypv account.",
+                          "Choose a new one here (the link works once, for an hour):", link,
+                          "If it was not you, ignore this message: your password has not changed.")
+
+
+def already_registered(config: Config, to: str, login_link: str, reset_link: str) -> EmailMessage:
+    return _one_time_link(config, to, "You already have a ypv account",
+                          "Someone asked to open a ypv account with this address, but you already have one.\n\n"
+                          f"Log in:  {login_link}",
+                          "Forgot your password? Choose a new one (the link works once, for an hour):", reset_link,
+                          "If it was not you, ignore this message: nothing has changed.")
+
+
+def _one_time_link(config: Config, to: str, subject: str, intro: str, ask: str, link: str,
+                   outro: str) -> EmailMessage:
+    body = f"{intro}\n\n{ask}\n\n    {link}\n" + (f"\n{outro}" if outro else "")
+    return compose(config.mail_from, to, subject, body.rstrip("\n") + SIGNATURE)
 
 
 def key_sender(mailer, config: Config):

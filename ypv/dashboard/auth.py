@@ -104,40 +104,62 @@ class Signup(Page):
                                           self.site.link(visit.req, f"/password/reset?token={token}"))
 
 
-class SignupConfirm(Page):
-    """Step 2 (also where invitations lead): choose a password; the account is created."""
+class ChoosePassword(Page):
+    """A page reached from an e-mailed link: show the form, check the link and the password twice.
+
+    Subclasses name the link purposes they accept and ``finish`` (inside a write
+    transaction, after the link was used) — create the account, or set the password.
+    """
 
     audience = PUBLIC
+    title = button = action = ""
 
-    def _purposes(self) -> tuple:
-        return ("signup", "invite") if self.site.config.signup == "open" else ("invite",)
+    def purposes(self) -> tuple:
+        raise NotImplementedError
 
     def get(self, visit: Visit):
-        link = email_tokens.peek(visit.query("token"), self._purposes(), visit.now)
-        if link is None:
-            return _dead_link(visit)
-        visit.render("choose_password.html", email=link.email, token=visit.query("token"), error=None,
-                     title="Choose your password", action="/signup/confirm", button="Create my account")
+        self._form(visit, visit.query("token"))
 
     def post(self, visit: Visit):
         token = visit.field("token")
-        link = email_tokens.peek(token, self._purposes(), visit.now)
-        if link is None:
-            return _dead_link(visit)
-        error = _new_password_error(visit)
-        if error:
-            return visit.render("choose_password.html", status=422, email=link.email, token=token, error=error,
-                                title="Choose your password", action="/signup/confirm", button="Create my account")
+        if self._form(visit, token, check=True):
+            return
         try:
             with db.write_transaction():
-                if email_tokens.use(token, self._purposes(), visit.now) is None:
+                link = email_tokens.use(token, self.purposes(), visit.now)
+                account = link and self.finish(visit, link)
+                if account is None:
                     return _dead_link(visit)
-                account = accounts.create_account(link.email, visit.now,
-                                                  password_hash=passwords.hash_password(visit.secret("password")))
         except ValueError:  # the address was registered meanwhile
             return visit.fail(409, "You already have an account", "Log in, or reset your password.")
         visit.sign_in(account)
-        visit.redirect(home_of(account), notice="welcome")
+        visit.redirect(home_of(account), notice=self.notice)
+
+    def _form(self, visit: Visit, token: str, check: bool = False) -> bool:
+        """Render the form (again, with the error) and return True, unless a POST may go on."""
+        link = email_tokens.peek(token, self.purposes(), visit.now)
+        if link is None:
+            _dead_link(visit)
+            return True
+        error = _new_password_error(visit) if check else None
+        if check and error is None:
+            return False
+        visit.render("choose_password.html", status=422 if error else 200, email=link.email, token=token,
+                     error=error, title=self.title, action=self.action, button=self.button)
+        return True
+
+
+class SignupConfirm(ChoosePassword):
+    """Step 2 of sign-up (also where invitations lead): the account is created with the password."""
+
+    title, action, button, notice = "Choose your password", "/signup/confirm", "Create my account", "welcome"
+
+    def purposes(self) -> tuple:
+        return ("signup", "invite") if self.site.config.signup == "open" else ("invite",)
+
+    def finish(self, visit: Visit, link) -> Account:
+        return accounts.create_account(link.email, visit.now,
+                                       password_hash=passwords.hash_password(visit.secret("password")))
 
 
 class ForgotPassword(Page):
@@ -164,34 +186,21 @@ class ForgotPassword(Page):
         visit.render("check_inbox.html", email=email, purpose="reset")
 
 
-class ResetPassword(Page):
-    audience = PUBLIC
+class ResetPassword(ChoosePassword):
+    """The link from "forgot password": a new password, and every old session ends."""
 
-    def get(self, visit: Visit):
-        link = email_tokens.peek(visit.query("token"), ("reset",), visit.now)
-        if link is None:
-            return _dead_link(visit)
-        visit.render("choose_password.html", email=link.email, token=visit.query("token"), error=None,
-                     title="Choose a new password", action="/password/reset", button="Set my new password")
+    title, action, button, notice = "Choose a new password", "/password/reset", "Set my new password", \
+        "password-reset"
 
-    def post(self, visit: Visit):
-        token = visit.field("token")
-        link = email_tokens.peek(token, ("reset",), visit.now)
-        if link is None:
-            return _dead_link(visit)
-        error = _new_password_error(visit)
-        if error:
-            return visit.render("choose_password.html", status=422, email=link.email, token=token, error=error,
-                                title="Choose a new password", action="/password/reset",
-                                button="Set my new password")
-        with db.write_transaction():
-            account = Account.get_or_none((Account.email == link.email) & (Account.disabled == False))  # noqa: E712
-            if account is None or email_tokens.use(token, ("reset",), visit.now) is None:
-                return _dead_link(visit)
+    def purposes(self) -> tuple:
+        return ("reset",)
+
+    def finish(self, visit: Visit, link) -> Account | None:
+        account = Account.get_or_none((Account.email == link.email) & (Account.disabled == False))  # noqa: E712
+        if account is not None:
             accounts.set_password(account.id, visit.secret("password"))
             sessions.end_all(account.id)
-        visit.sign_in(account)
-        visit.redirect(home_of(account), notice="password-reset")
+        return account
 
 
 class ChangePassword(Page):
