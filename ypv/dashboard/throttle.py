@@ -6,7 +6,6 @@ The account key is the e-mail exactly as typed (normalised), whether or not such
 an account exists: being throttled must not tell anyone which accounts exist.
 """
 
-import ipaddress
 import math
 import threading
 
@@ -46,14 +45,3 @@ class Throttle:
     def _recent(self, bucket, now) -> list:
         return [t for t in self._events.get(bucket, []) if t > now - self.window]
 
-
-def client_address(req) -> str:
-    """The visitor's address. Behind a proxy on this host (REMOTE_ADDR is loopback), the
-    right-most X-Forwarded-For entry: the one our proxy wrote, which a client cannot forge."""
-    address = req.remote_addr or ""
-    forwarded = [a.strip() for a in (req.get_header("X-Forwarded-For") or "").split(",") if a.strip()]
-    try:
-        loopback = ipaddress.ip_address(address).is_loopback
-    except ValueError:
-        loopback = False
-    return forwarded[-1] if loopback and forwarded else address

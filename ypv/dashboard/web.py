@@ -16,8 +16,9 @@ from ypv import db, keys, params, sessions
 from ypv.config import Config
 from ypv.dashboard import csrf, notices
 from ypv.dashboard.render import environment
-from ypv.dashboard.throttle import Throttle, client_address
+from ypv.dashboard.throttle import Throttle
 from ypv.models import Account
+from ypv.observability import TrustedProxies
 
 SESSION_COOKIE = "ypv_session"
 PUBLIC, SIGNED_IN, CUSTOMER, ADMIN = "public", "signed-in", "customer", "admin"
@@ -41,6 +42,7 @@ class Site:
         self.catalog = catalog
         self.logins = Throttle(clock, per_account=5, per_address=30)
         self.mails = Throttle(clock, per_account=3, per_address=10)
+        self.proxies = TrustedProxies(config.trusted_proxies)
         self.templates = environment(config.currency)
 
     def now(self) -> int:
@@ -69,7 +71,8 @@ class Visit:
 
     @property
     def address(self) -> str:
-        return client_address(self.req)
+        """The client's address, found as the request log finds it (past YPV_TRUSTED_PROXIES)."""
+        return self.site.proxies.client_address(self.req.remote_addr, self.req.get_header("X-Forwarded-For"))
 
     def field(self, name: str) -> str:
         return (self.form.get(name) or "").strip()
