@@ -6,10 +6,10 @@ network, and local expiry must stay on time whatever an upstream is doing.
 """
 
 import logging
-import threading
 import time
 
 from ypv import db
+from ypv.background import Loop
 from ypv.config import Config
 from ypv.upstream import buying, orphans, registry, sync, tracking
 
@@ -41,23 +41,7 @@ def _quietly(step, *args):
         return None
 
 
-class UpstreamWorker:
+class UpstreamWorker(Loop):
     def __init__(self, config: Config, clock=time.time, interval: float = 2.0):
-        self.config = config
-        self.clock = clock
-        self.interval = interval
-        self._synced_at: dict = {}
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="ypv-upstream", daemon=True)
-
-    def start(self) -> "UpstreamWorker":
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=30)
-
-    def _loop(self) -> None:
-        while not self._stop.wait(self.interval):
-            _quietly(run_once, self.config, int(self.clock()), self._synced_at)
+        synced_at: dict = {}  # upstream id -> when its catalog was last pulled by this process
+        super().__init__("ypv-upstream", interval, lambda now: run_once(config, now, synced_at), clock)
