@@ -17,6 +17,7 @@ from ypv.config import Config
 from ypv.dashboard import csrf, notices
 from ypv.dashboard.render import environment
 from ypv.dashboard.throttle import Throttle
+from ypv.mail import make_mailer
 from ypv.models import Account
 from ypv.observability import TrustedProxies
 
@@ -35,7 +36,6 @@ class Site:
     """What every page shares: settings, clock, mail, throttles, templates."""
 
     def __init__(self, config: Config, clock=time.time, mailer=None, catalog=None):
-        from ypv.mail import make_mailer
         self.config = config
         self.clock = clock
         self.mailer = mailer or make_mailer(config)
