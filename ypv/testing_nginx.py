@@ -11,12 +11,10 @@ import os
 import pwd
 import re
 import shutil
-import socket
 import subprocess
-import time
 from pathlib import Path
 
-from ypv.testing import free_port
+from ypv.testing import free_port, stop_process, wait_until_listening
 
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"  # /usr/sbin is not on every user's PATH
 SITE_CONF = Path(__file__).resolve().parent.parent / "deploy" / "nginx" / "ypv.conf"
@@ -79,29 +77,11 @@ class NginxProxy:
         output = open(self.dir / "nginx.out", "ab")
         self.process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT)
         output.close()
-        self._wait_until_listening()
+        wait_until_listening(self.process, self.https_port, self.dir / "nginx.out", "nginx", timeout=15)
         return self
 
-    def _wait_until_listening(self, timeout: float = 15) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"nginx exited: {(self.dir / 'nginx.out').read_text()[-2000:]}")
-            try:
-                with socket.create_connection(("127.0.0.1", self.https_port), timeout=0.5):
-                    return
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError(f"nginx did not listen within {timeout}s")
-
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()  # SIGTERM: fast shutdown of the master and its worker
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process)
 
     def written_files(self) -> list[Path]:
         return [p for p in self.dir.rglob("*") if p.is_file() and p.name not in ("key.pem", "cert.pem")]
