@@ -42,8 +42,11 @@ def deliver(phone: str, text: str, now: int, sender: str | None = None,
     phone = normalize_phone(phone)
     try:
         with db.write_transaction():
+            # A rental past its lifetime is over even before the sweeper ends it: a code must not
+            # turn it into "code received", or expiry would finish it instead of refunding it.
             rental = (Rental.select(Rental.id, Rental.service).where(
-                (Rental.phone == phone) & Rental.state.in_(LIVE_STATES)).order_by(Rental.id.desc()).first())
+                (Rental.phone == phone) & Rental.state.in_(LIVE_STATES) & (Rental.expires_at > now))
+                .order_by(Rental.id.desc()).first())
             service = rental.service_id if rental else None
             code = extract_code(text, service, operator_patterns(service))
             Sms.create(rental=rental.id if rental else None, phone=phone, sender=sender, text=text, code=code,
