@@ -7,7 +7,6 @@ named by YPV_DATABASE_URL, and starts with ``ypv db init``.
 import json
 import os
 import re
-import time
 from importlib import resources
 
 import pytest
@@ -37,14 +36,14 @@ def shown_url(url: str) -> str:
 
 
 @pytest.fixture
-def ypv(monkeypatch, database_url, capsys):
+def ypv(monkeypatch, database_url, capsys, clock):
     """run(*args) -> (exit code, stdout, stderr) of `ypv ARGS` on a fresh, initialised database."""
     for name in [n for n in os.environ if n.startswith("YPV_") and n != "YPV_TEST_POSTGRES_URL"]:
         monkeypatch.delenv(name)
     monkeypatch.setenv("YPV_DATABASE_URL", database_url)
 
     def run(*args: str) -> tuple[int, str, str]:
-        code = main(list(args))
+        code = main(list(args), clock=clock)
         out, err = capsys.readouterr()
         return code, out, err
 
@@ -304,8 +303,6 @@ def test_sms_deliver_to_a_rental_then_expire(ypv, client, clock, tmp_path):
     ypv("account", "add", "alice@example.com")
     ypv("wallet", "topup", "alice@example.com", "10.00")
     key = issue(ypv, "alice@example.com")
-    clock.now = time.time() - 1300  # the rentals' 1200 s lifetime is over by real time
-
     def call(**params):
         return client.get("/stubs/handler_api.php", params={"api_key": key, **params}).body.decode()
 
@@ -314,6 +311,8 @@ def test_sms_deliver_to_a_rental_then_expire(ypv, client, clock, tmp_path):
     assert ypv("sms", "deliver", "79000000001", "Telegram code 51234") == (0, "delivered to rental 1\n", "")
     assert call(action="getStatus", id="1") == "STATUS_OK:51234"
     assert call(action="getBalance") == "ACCESS_BALANCE:6.50"
+    assert ypv("expire") == (0, "expired 0 rental(s)\n", "")
+    clock.advance(1200)  # the rentals' lifetime is over
     assert ypv("expire") == (0, "expired 2 rental(s)\n", "")
     assert ypv("expire") == (0, "expired 0 rental(s)\n", "")
     assert rows(Rental.select(Rental.id, Rental.state).order_by(Rental.id)) == [(1, "finished"), (2, "cancelled")]

@@ -8,12 +8,12 @@ from ypv.models import Number
 
 
 @pytest.fixture
-def ypv(monkeypatch, database_url, capsys, seed):
+def ypv(monkeypatch, database_url, capsys, seed, clock):
     """Run `ypv ARGS` against the test database; returns (exit code, stdout, stderr)."""
     monkeypatch.setenv("YPV_DATABASE_URL", database_url)
 
     def run(*args):
-        code = main(list(args))
+        code = main(list(args), clock=clock)
         out, err = capsys.readouterr()
         return code, out, err
     return run

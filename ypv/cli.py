@@ -17,9 +17,6 @@ from ypv.errors import ApiError, NotFound
 from ypv.models import Account, ApiKey
 
 
-def _now() -> int:
-    return int(time.time())
-
 
 def cmd_db_init(args, config):
     schema.create_tables()
@@ -29,7 +26,7 @@ def cmd_db_init(args, config):
 def cmd_demo(args, config):
     schema.create_tables()
     with db.connection():
-        result = demo.run_demo(_now(), config.default_rate_limit)
+        result = demo.run_demo(args.now, config.default_rate_limit)
     host = config.bind if not config.bind.startswith("unix:") else "127.0.0.1:8080"
     print(f"demo account: {result['email']}  balance: {money.render(result['balance'])}")
     print(f"catalog: {result['prices']} prices; numbers added: {result['numbers_added']}")
@@ -39,7 +36,7 @@ def cmd_demo(args, config):
 
 def cmd_account_add(args, config):
     with db.connection(), db.write_transaction():
-        account = accounts.create_account(args.email, _now(), is_admin=args.admin)
+        account = accounts.create_account(args.email, args.now, is_admin=args.admin)
     print(f"account {account.email} created (id {account.id}{', admin' if args.admin else ''})")
 
 
@@ -49,7 +46,7 @@ def cmd_wallet_topup(args, config):
         raise ValueError("amount must be above zero")
     with db.connection(), db.write_transaction():
         account = accounts.find_account(args.email)
-        wallet.credit(account.id, amount, "topup", _now(), note=args.note)
+        wallet.credit(account.id, amount, "topup", args.now, note=args.note)
         print(f"{account.email}: +{money.render(amount)}, balance {money.render(wallet.balance(account.id))}")
 
 
@@ -59,7 +56,7 @@ def cmd_key_issue(args, config):
         raise ValueError(f"--limit {limit} must be at least 1 request per minute")
     with db.connection(), db.write_transaction():
         account = accounts.find_account(args.email)
-        row, plaintext = keys.issue_key(account, args.scopes, limit, _now(), label=args.label)
+        row, plaintext = keys.issue_key(account, args.scopes, limit, args.now, label=args.label)
     print(plaintext)
     print(f"key {row.prefix} for {account.email}: scopes {row.scopes}, {limit}/min (shown once)",
           file=sys.stderr)
@@ -67,7 +64,7 @@ def cmd_key_issue(args, config):
 
 def cmd_key_revoke(args, config):
     with db.connection(), db.write_transaction():
-        count = keys.revoke_key(args.prefix, _now())
+        count = keys.revoke_key(args.prefix, args.now)
     print(f"revoked {count} key(s) {args.prefix}")
 
 
@@ -97,7 +94,7 @@ def cmd_price_set(args, config):
 
 def cmd_expire(args, config):
     with db.connection():
-        count = rentals.expire_due(_now())
+        count = rentals.expire_due(args.now)
     print(f"expired {count} rental(s)")
 
 
@@ -183,8 +180,10 @@ def _group(sub, word):
     return next(a for a in existing._actions if isinstance(a, argparse._SubParsersAction))
 
 
-def main(argv=None) -> int:
+def main(argv=None, clock=time.time) -> int:
+    """Run one command; tests pass their own ``clock`` so the CLI and the app share one "now"."""
     args = build_parser().parse_args(argv)
+    args.now = int(clock())
     try:
         config = Config.from_env()
         db.open_database(config.database_url)

@@ -6,14 +6,10 @@ and is never printed: if the e-mail fails, nothing is approved.
 """
 
 import sys
-import time
 
 from ypv import accounts, db, email_tokens, keys, letters
 from ypv.mail import MailError, make_mailer
 
-
-def _now() -> int:
-    return int(time.time())
 
 
 def cmd_account_password(args, config):
@@ -48,7 +44,7 @@ def cmd_account_invite(args, config):
         with db.connection(), db.write_transaction():
             if accounts.Account.get_or_none(accounts.Account.email == email):
                 raise ValueError(f"{email} already has an account")
-            token = email_tokens.create(email, "invite", _now())
+            token = email_tokens.create(email, "invite", args.now)
             make_mailer(config).send(letters.invitation(config, email, f"{base}/signup/confirm?token={token}"))
     except MailError as exc:
         print(f"ypv: invitation not sent: {exc}", file=sys.stderr)
@@ -72,7 +68,7 @@ def cmd_key_approve(args, config):
         with db.connection():
             request = _pending(args.id)
             row = keys.approve_request(args.id, args.scopes or request.scopes, args.limit or request.rate_limit,
-                                       _now(), deliver)
+                                       args.now, deliver)
     except MailError as exc:
         print(f"ypv: nothing approved: the e-mail with the key could not be sent: {exc}", file=sys.stderr)
         return 1
@@ -84,7 +80,7 @@ def cmd_key_approve(args, config):
 def cmd_key_deny(args, config):
     with db.connection():
         _pending(args.id)
-        keys.deny_request(args.id, args.reason, _now())
+        keys.deny_request(args.id, args.reason, args.now)
     print(f"denied key request {args.id}")
 
 

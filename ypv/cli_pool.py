@@ -1,7 +1,6 @@
 """``ypv numbers …`` and ``ypv sms …``: the pool and the SMS that flow into it."""
 
 import sys
-import time
 
 from ypv import db, money, numbers, sms
 from ypv.catalog import Catalog
@@ -11,7 +10,7 @@ from ypv.models import CodePattern
 
 def cmd_numbers_import(args, config):
     with db.connection():
-        added = numbers.import_csv(args.file, int(time.time()))
+        added = numbers.import_csv(args.file, args.now)
     print(f"imported {added} new number(s)")
 
 
@@ -48,7 +47,7 @@ def cmd_numbers_stock(args, config):
 
 def cmd_sms_deliver(args, config):
     with db.connection():
-        rental_id = sms.deliver(args.phone, args.text, int(time.time()), sender=args.sender)
+        rental_id = sms.deliver(args.phone, args.text, args.now, sender=args.sender)
     print(f"delivered to rental {rental_id}" if rental_id else "stored; no live rental on that number")
 
 
@@ -62,7 +61,7 @@ def cmd_sms_unrouted(args, config):
 def cmd_sms_pattern_add(args, config):
     service = None if args.service == "*" else args.service
     with db.connection():
-        row = sms.add_pattern(service, args.pattern, int(time.time()))
+        row = sms.add_pattern(service, args.pattern, args.now)
     print(f"pattern {row.id} added for {args.service}")
 
 

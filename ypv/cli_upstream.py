@@ -1,6 +1,5 @@
 """``ypv upstream …``: resell upstream SMS-Activate-compatible providers."""
 
-import time
 from pathlib import Path
 
 from ypv import db, money
@@ -12,7 +11,7 @@ def cmd_add(args, config):
     key = Path(args.key_file).read_text(encoding="utf-8").strip()
     with db.connection():
         upstream = registry.add(
-            args.name, args.url, key, int(time.time()), priority=args.priority, timeout=args.timeout,
+            args.name, args.url, key, args.now, priority=args.priority, timeout=args.timeout,
             markup_bp=registry.percent_to_bp(args.markup_percent), markup_fixed=money.parse_amount(args.markup_fixed),
             honours_order_id=args.order_id)
     print(f"upstream {upstream.name} added (priority {upstream.priority}); run `ypv upstream sync {upstream.name}`")
@@ -53,14 +52,14 @@ def cmd_sync(args, config):
 def cmd_reconcile(args, config):
     with db.connection():
         for upstream in registry.by_priority():
-            result = orphans.reconcile(upstream, int(time.time()), args.grace)
+            result = orphans.reconcile(upstream, args.now, args.grace)
             print(f"{upstream.name}: {result['found']} new orphan(s), {result['cancelled']} cancelled, "
                   f"{result['open']} still open")
 
 
 def cmd_report(args, config):
     with db.connection():
-        rows = report.daily(int(time.time()) - args.days * 86400)
+        rows = report.daily(args.now - args.days * 86400)
     print("day\tupstream\tsold\tsales\tspend\tmargin")
     for r in rows:
         print(f"{r['day']}\t{r['upstream']}\t{r['count']}\t{money.render(r['sales'])}\t{money.render(r['spend'])}\t"
