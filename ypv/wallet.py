@@ -10,6 +10,7 @@ one refund per rental is enforced by the ledger's unique (rental_id, kind).
 
 from peewee import IntegrityError, fn
 
+from ypv import db
 from ypv.errors import NoBalance
 from ypv.models import Account, Ledger, Rental
 
@@ -64,17 +65,31 @@ def _take(account_id: int, amount: int) -> None:
 
 
 def ledger_mismatches() -> list[str]:
-    """Every way the books can be wrong, as human-readable lines (empty = clean)."""
+    """Every way the books can be wrong, as human-readable lines (empty = clean).
+
+    All reads share one snapshot: the check runs beside a live service, and a refund
+    committed between two of its statements would otherwise look like a mismatch.
+    """
     problems = []
-    sums = dict(Ledger.select(Ledger.account, fn.SUM(Ledger.amount)).group_by(Ledger.account).tuples())
-    for account_id, email, bal in Account.select(Account.id, Account.email, Account.balance).tuples():
-        total = int(sums.get(account_id) or 0)
-        if total != bal:
-            problems.append(f"account {email}: balance {bal} != ledger sum {total}")
-        if bal < 0:
-            problems.append(f"account {email}: negative balance {bal}")
-    problems.extend(_rental_problems())
+    with _snapshot():
+        sums = dict(Ledger.select(Ledger.account, fn.SUM(Ledger.amount)).group_by(Ledger.account).tuples())
+        for account_id, email, bal in Account.select(Account.id, Account.email, Account.balance).tuples():
+            total = int(sums.get(account_id) or 0)
+            if total != bal:
+                problems.append(f"account {email}: balance {bal} != ledger sum {total}")
+            if bal < 0:
+                problems.append(f"account {email}: negative balance {bal}")
+        problems.extend(_rental_problems())
     return problems
+
+
+def _snapshot():
+    """A read-only view frozen at its first read: REPEATABLE READ on PostgreSQL; on SQLite a
+    deferred transaction (WAL keeps its snapshot, and it takes no write lock). Inside an
+    outer transaction it is a savepoint, which already sees one snapshot."""
+    if db.is_postgresql():
+        return db.database.atomic(isolation_level="REPEATABLE READ")
+    return db.database.atomic(lock_type="DEFERRED")
 
 
 def _rental_problems() -> list[str]:
