@@ -5,7 +5,7 @@ import time
 
 import falcon
 
-from ypv import dashboard, db, observability
+from ypv import dashboard, db, observability, openapi
 from ypv.api import HandlerApi
 from ypv.catalog import Catalog
 from ypv.config import Config
@@ -39,6 +39,7 @@ def create_app(config: Config, clock=time.time, start_sweeper: bool = False) -> 
     app.limiter = RateLimiter(clock=clock)
     app.add_route(HANDLER_PATH, HandlerApi(config, app.catalog, app.limiter, clock))
     app.add_route("/webhooks/sms", SmsWebhook(config.webhook_secret, clock))
+    app.add_route(openapi.PATH, openapi.OpenApiDocument())  # docs/openapi.yaml, for tools such as schemathesis
     app.dashboard = dashboard.mount(app, clock)  # customer and operator pages: /login, /dashboard, /admin
     if start_sweeper:
         app.sweeper = Sweeper(config, clock).start()
