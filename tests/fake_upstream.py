@@ -28,6 +28,7 @@ class FakeUpstream:
         self.calls = Counter()
         self.balance = 10_000
         self._lock = threading.Lock()
+        self._in_flight = 0
         self._next = 1000
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = True
@@ -37,6 +38,13 @@ class FakeUpstream:
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+    def wait_idle(self, timeout: float = 10.0) -> None:
+        """Wait until every request received so far has been answered (or dropped)."""
+        deadline = time.monotonic() + timeout
+        while self._in_flight and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert self._in_flight == 0, "the fake upstream is still busy"
 
     def running(self) -> set:
         """Activation ids still running (not cancelled, not finished)."""
@@ -139,6 +147,15 @@ class FakeUpstream:
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self):
+                with fake._lock:
+                    fake._in_flight += 1
+                try:
+                    self._answer()
+                finally:
+                    with fake._lock:
+                        fake._in_flight -= 1
+
+            def _answer(self):
                 params = {k: v[-1] for k, v in parse_qs(urlparse(self.path).query).items()}
                 status, body, special = fake.answer(params)
                 if special == "drop":
