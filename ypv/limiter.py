@@ -65,8 +65,11 @@ class RateLimiter:
 
     def hit(self, key_id: int, limit: int) -> int | None:
         """Count one request; None if accepted, else Retry-After in whole seconds (1..60)."""
-        now = self._clock()
         with self._lock:
+            # Read the clock under the lock: a thread that read it earlier but took the lock later
+            # would append an older time after a newer one, and the ring's head would no longer be
+            # the oldest request (wrong rejections, wrong Retry-After).
+            now = self._clock()
             window = self._windows.get(key_id)
             if window is None:
                 window = _KeyWindow()
