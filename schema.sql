@@ -72,6 +72,8 @@ CREATE TABLE IF NOT EXISTS number (
     created_at BIGINT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS number_country ON number (country_id, active);
+-- A purchase walks a country's numbers in id order (the lowest free one is sold).
+CREATE INDEX IF NOT EXISTS number_country_id ON number (country_id, id);
 
 CREATE TABLE IF NOT EXISTS rental (
     id INTEGER PRIMARY KEY AUTOINCREMENT,

@@ -5,11 +5,12 @@ catalog actions are polled hard and change rarely; stock can therefore be stale
 by at most that long. Writes (import, price set) clear the cache of this process.
 """
 
+import itertools
 import json
 import threading
 import time
 
-from cachetools import TTLCache
+from cachetools import LRUCache, TTLCache
 
 from ypv import db
 from ypv.errors import BadCountry, BadService
@@ -18,30 +19,76 @@ from ypv.money import parse_amount
 from ypv.providers.pool import LocalPool, stock_for
 from ypv.upstream import offers
 
-_MISSING = object()
-
-
 class Catalog:
     def __init__(self, ttl: float = 2.0, clock=time.monotonic, pool: LocalPool | None = None):
-        self._cache = TTLCache(maxsize=256, ttl=ttl, timer=clock)
+        self._cache = TTLCache(maxsize=256, ttl=ttl, timer=clock)  # key -> (generation, value)
+        self._derived = LRUCache(maxsize=1024)                     # key -> ({input key: generation}, value)
+        self._generations = itertools.count(1)
         self._lock = threading.Lock()
+        self._computing: dict = {}  # key -> lock held while one thread computes it
+        self._reads = threading.local()  # .stack: what each derived value being built has read
         self.pool = pool or LocalPool()
 
     def _cached(self, key, compute):
         with self._lock:
             # One lookup, one clock read: `key in cache` then `cache[key]` reads the clock
             # twice, and an entry expiring in between raised KeyError (a spurious BAD_COUNTRY).
-            value = self._cache.get(key, _MISSING)
-        if value is not _MISSING:
-            return value
-        value = compute()
+            entry = self._cache.get(key)
+            computing = None if entry is not None else self._computing.setdefault(key, threading.Lock())
+        if entry is None:
+            # One thread computes an expired entry; the others wait for its result
+            # instead of all running the same queries at once (stock takes tens of ms).
+            with computing:
+                with self._lock:
+                    entry = self._cache.get(key)
+                if entry is None:
+                    entry = (next(self._generations), compute())
+                    with self._lock:
+                        self._cache[key] = entry
+        self._record({key: entry[0]})
+        return entry[1]
+
+    def derived(self, key, compute):
+        """A value built from cached values, reused until any value it read is re-read.
+
+        For whole response bodies: a full-catalog getPrices is a megabyte of JSON,
+        rebuilt only when prices or stock were re-read, so it is never staler than
+        they are. What a build read is recorded as it happens (``_record``), so the
+        check is exact and nobody has to list the inputs.
+        """
         with self._lock:
-            self._cache[key] = value
+            entry = self._derived.get(key)
+            current = entry is not None and all(
+                (self._cache.get(k) or (None,))[0] == g for k, g in entry[0].items())
+        if current:
+            self._record(entry[0])
+            return entry[1]
+        stack = self._reads.__dict__.setdefault("stack", [])
+        stack.append({})
+        try:
+            value = compute()
+        finally:
+            reads = stack.pop()
+        if reads:  # built from nothing cached: nothing would ever tell it is stale
+            with self._lock:
+                self._derived[key] = (reads, value)
+        self._record(reads)
         return value
+
+    def _record(self, reads: dict) -> None:
+        """Note cached values read by the derived values being built on this thread.
+
+        A value read twice at two generations (re-read mid-build) is noted as None,
+        which never matches: such a build is used once and never reused.
+        """
+        for frame in getattr(self._reads, "stack", ()):
+            for key, generation in reads.items():
+                frame[key] = generation if frame.get(key, generation) == generation else None
 
     def clear(self) -> None:
         with self._lock:
             self._cache.clear()
+            self._derived.clear()
 
     def services(self) -> dict:
         """{code: name}, ordered by code."""
@@ -79,6 +126,16 @@ class Catalog:
 
     def stock(self, operators: tuple = ()) -> dict:
         return self._cached(("stock", operators), lambda: self.pool.stock(operators))
+
+    def counts(self, operators: tuple = ()) -> dict:
+        """{(country, service): count} for every priced pair, built once per re-read of its inputs
+        (the catalog answers need all 30,000 at once; one `count` each costs a second)."""
+        return self.derived(("counts", operators), lambda: self._all_counts(operators))
+
+    def _all_counts(self, operators: tuple) -> dict:
+        stock, local, upstream = self.stock(operators), self.local_prices(), self.upstream_offers()
+        return {(c, s): (stock_for(stock, c, s) if (c, s) in local else 0) + offers.upstream_stock(upstream, c, s)
+                for c, s in self.prices()}
 
     def count(self, country: int, service: str, operators: tuple = ()) -> int:
         pool = stock_for(self.stock(operators), country, service) if (country, service) in self.local_prices() else 0

@@ -8,7 +8,7 @@ from ypv import params
 from ypv.context import Ctx
 from ypv.models import LIVE_STATES, Rental
 from ypv.money import as_number, render
-from ypv.reply import Reply, as_json, timestamp
+from ypv.reply import RenderedJson, Reply, as_json, timestamp
 
 # smsactivateru's getNumbersStatus wrapper reads each of these keys.
 CLASSIC_STATUS_KEYS = (
@@ -30,6 +30,11 @@ def _service_filter(ctx: Ctx, p: dict) -> str | None:
     return ctx.catalog.service(code) if code else None
 
 
+def _cached_json(ctx: Ctx, key: tuple, build) -> Reply:
+    """The serialized answer ``build()`` gives, reused until the catalog data it read is re-read."""
+    return RenderedJson(ctx.catalog.derived(key, lambda: as_json(build()).render()[1]))
+
+
 def _priced(ctx: Ctx, country: int | None = None, service: str | None = None):
     """(country, service, cost) for every sold pair matching the filters, in id/code order."""
     for (c, s), cost in sorted(ctx.catalog.prices().items()):
@@ -39,14 +44,17 @@ def _priced(ctx: Ctx, country: int | None = None, service: str | None = None):
 
 def get_services_list(ctx: Ctx, p: dict) -> Reply:
     country = _country_filter(ctx, p)
+    return _cached_json(ctx, ("getServicesList", country), lambda: _services_list(ctx, country))
+
+
+def _services_list(ctx: Ctx, country: int | None) -> dict:
     names = ctx.catalog.services()
     codes = names.keys() if country is None else {s for _, s, _ in _priced(ctx, country)}
-    return as_json({"status": "success",
-                    "services": [{"code": code, "name": names[code]} for code in sorted(codes)]})
+    return {"status": "success", "services": [{"code": code, "name": names[code]} for code in sorted(codes)]}
 
 
 def get_countries(ctx: Ctx, p: dict) -> Reply:
-    return as_json({
+    return _cached_json(ctx, ("getCountries",), lambda: {
         str(c.id): {"id": c.id, "rus": c.rus, "eng": c.eng, "chn": c.chn, "visible": int(c.visible),
                     "retry": 1, "rent": 0, "multiService": 0}
         for c in ctx.catalog.countries().values()
@@ -56,43 +64,63 @@ def get_countries(ctx: Ctx, p: dict) -> Reply:
 def get_prices(ctx: Ctx, p: dict) -> Reply:
     service = _service_filter(ctx, p)
     country = _country_filter(ctx, p)
+    return _cached_json(ctx, ("getPrices", service, country), lambda: _prices(ctx, service, country))
+
+
+def _prices(ctx: Ctx, service: str | None, country: int | None) -> dict:
     result: dict = {}
+    counts = ctx.catalog.counts()
     for c, s, cost in _priced(ctx, country, service):
-        result.setdefault(str(c), {})[s] = {"cost": as_number(cost), "count": ctx.catalog.count(c, s)}
-    return as_json(result)
+        result.setdefault(str(c), {})[s] = {"cost": as_number(cost), "count": counts[(c, s)]}
+    return result
 
 
 def get_numbers_status(ctx: Ctx, p: dict) -> Reply:
     country = _country_filter(ctx, p)
     operators = params.operators(p)
+    return _cached_json(ctx, ("getNumbersStatus", country, operators),
+                        lambda: _numbers_status(ctx, country, operators))
+
+
+def _numbers_status(ctx: Ctx, country: int | None, operators: tuple) -> dict:
     counts = dict.fromkeys(CLASSIC_STATUS_KEYS, 0)
     counts.update({f"{code}_0": 0 for code in ctx.catalog.services()})
+    stock = ctx.catalog.counts(operators)
     for c, s, _ in _priced(ctx, country):
-        counts[f"{s}_0"] += ctx.catalog.count(c, s, operators)
-    return as_json(counts)
+        counts[f"{s}_0"] += stock[(c, s)]
+    return counts
 
 
 def get_top_countries(ctx: Ctx, p: dict) -> Reply:
     service = _service_filter(ctx, p)
+    return _cached_json(ctx, ("getTopCountriesByService", service), lambda: _top_countries(ctx, service))
+
+
+def _top_countries(ctx: Ctx, service: str | None) -> dict:
     best: dict = {}  # country -> [count, cheapest price]
+    counts = ctx.catalog.counts()
     for c, s, cost in _priced(ctx, None, service):
         entry = best.setdefault(c, [0, cost])
-        entry[0] += ctx.catalog.count(c, s)
+        entry[0] += counts[(c, s)]
         entry[1] = min(entry[1], cost)
     ranked = sorted(best.items(), key=lambda item: (-item[1][0], item[1][1], item[0]))
-    return as_json({
+    return {
         str(rank): {"country": c, "count": count, "price": as_number(cost), "retail_price": as_number(cost)}
         for rank, (c, (count, cost)) in enumerate(ranked)
-    })
+    }
 
 
 def get_operators(ctx: Ctx, p: dict) -> Reply:
     country = _country_filter(ctx, p)
+    return _cached_json(ctx, ("getOperators", country), lambda: _operators(ctx, country))
+
+
+def _operators(ctx: Ctx, country: int | None) -> dict:
     known = ctx.catalog.operators()
     ids = [country] if country is not None else sorted(known)
-    return as_json({"status": "success", "countryOperators": {
+    return {"status": "success", "countryOperators": {
         str(c): ["any"] + [o for o in known.get(c, []) if o != "any"] for c in ids
-    }})
+    }}
 
 
 def get_active_activations(ctx: Ctx, p: dict) -> Reply:

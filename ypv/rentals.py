@@ -15,8 +15,10 @@ CANCEL_STATUSES = ("8", "-1")
 
 def get_rental(account_id: int, rental_id: int) -> Rental:
     """The account's activation; one still being bought (pending) or never bought (failed) is not one."""
-    rental = Rental.get_or_none((Rental.id == rental_id) & (Rental.account == account_id)
-                                & Rental.state.not_in(("pending", "failed")))
+    # Every getStatus reads this: a hand-written SELECT (db.get_model), as Peewee
+    # building the query costs ~20 times what SQLite spends answering it.
+    rental = db.get_model(Rental, "id = {p} AND account_id = {p} AND state NOT IN ('pending', 'failed')",
+                          (rental_id, account_id))
     if rental is None:
         raise NoActivation()
     return rental

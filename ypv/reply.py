@@ -28,6 +28,16 @@ class Reply:
         return TEXT, str(self.body)
 
 
+@dataclass(frozen=True)
+class RenderedJson(Reply):
+    """A JSON body serialized earlier (a cached catalog answer): sent as it is."""
+
+    is_json: bool = True
+
+    def render(self) -> tuple[str, str]:
+        return JSON, self.body
+
+
 def text(body: str) -> Reply:
     return Reply(body)
 

@@ -8,7 +8,7 @@ import logging
 import threading
 import time
 
-from ypv import db, demo_sms, rentals
+from ypv import db, demo_sms, key_usage, rentals
 from ypv.config import Config
 
 log = logging.getLogger(__name__)
@@ -20,6 +20,7 @@ def run_once(config: Config, now: int) -> int:
         touched = rentals.expire_due(now)
         if config.demo_sms_delay_seconds:
             touched += demo_sms.deliver_due(now, config.demo_sms_delay_seconds)
+        key_usage.usage.flush()  # the last_used_at refreshes requests left behind
     return touched
 
 

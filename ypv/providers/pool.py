@@ -2,63 +2,77 @@
 
 Free means: active, not in a live rental (``rental.live_number_id`` is unique,
 so the schema forbids a second live rental), and never rented for this service
-before (``rental`` is unique on number_id + service_code).
+before (``rental`` is unique on number_id + service_code). A purchase gets the
+free number with the lowest id.
 """
 
-from peewee import JOIN, fn
+import threading
 
 from ypv import db
-from ypv.models import Number, Rental
 from ypv.providers import Lease, NumberFilter
+from ypv.providers.pool_stock import StockCounter
+
+# The lowest free number of a country, walked in id order through the
+# (country_id, id) index from a floor (below). {p} is the driver's placeholder.
+_PICK = ("SELECT n.id, n.phone, n.operator FROM number n "
+         "WHERE n.country_id = {p} AND n.id >= {p} AND n.active "
+         "AND NOT EXISTS (SELECT 1 FROM rental l WHERE l.live_number_id = n.id) "
+         "AND NOT EXISTS (SELECT 1 FROM rental r WHERE r.number_id = n.id AND r.service_code = {p})")
+# The lowest number of a country at or above a floor that was never rented for a service.
+_FLOOR = ("SELECT n.id FROM number n WHERE n.country_id = {p} AND n.id >= {p} "
+          "AND NOT EXISTS (SELECT 1 FROM rental r WHERE r.number_id = n.id AND r.service_code = {p}) "
+          "ORDER BY n.id LIMIT 1")
 
 
 class LocalPool:
     name = "pool"
 
+    def __init__(self):
+        # (country, service) -> an id below which every number of the country was
+        # rented for the service, so can never be sold for it again. Without it a
+        # purchase walks past every number ever sold for the service (the whole
+        # history of a popular one) before reaching a free number. Safe to keep
+        # and to share between threads and processes: rentals are never deleted,
+        # never change number or service, and new numbers get higher ids.
+        self._floors: dict = {}
+        self._floors_lock = threading.Lock()
+        self._stock = StockCounter()
+
     def acquire(self, service: str, country: int, wanted: NumberFilter) -> Lease | None:
         """Pick a free number inside the caller's write transaction, or None."""
-        query = self._free(country, wanted).where(~fn.EXISTS(
-            Rental.select(1).where((Rental.number == Number.id) & (Rental.service == service))
-        ))
-        query = query.select(Number.id, Number.phone, Number.operator).order_by(Number.id).limit(1)
-        if db.is_postgresql():
-            query = query.for_update(of=Number, skip_locked=True)
-        row = query.tuples().first()
+        floor = self._floor(country, service)
+        sql, params = _pick_query(country, floor, service, wanted)
+        row = db.fetchone(sql, params)
         return Lease(*row) if row else None
+
+    def _floor(self, country: int, service: str) -> int:
+        with self._floors_lock:
+            floor = self._floors.get((country, service), 0)
+        row = db.fetchone(_FLOOR, (country, floor, service))
+        if row is not None and row[0] > floor:
+            with self._floors_lock:
+                floor = max(row[0], self._floors.get((country, service), 0))
+                self._floors[(country, service)] = floor
+        return floor
 
     def stock(self, operators: tuple = ()) -> dict:
         """{(country_id, service_code): free numbers} for every pair with any rental history,
         plus {(country_id, None): free numbers} per country."""
-        wanted = NumberFilter(operators=operators)
-        free = dict(self._free(None, wanted).select(Number.country, fn.COUNT(Number.id))
-                    .group_by(Number.country).tuples())
-        used = (
-            self._free(None, wanted)
-            .select(Number.country, Rental.service, fn.COUNT(Rental.id))
-            .join(Rental, on=(Rental.number == Number.id))
-            .group_by(Number.country, Rental.service)
-            .tuples()
-        )
-        stock = {(country, None): count for country, count in free.items()}
-        for country, service, count in used:
-            stock[(country, service)] = free.get(country, 0) - count
-        return stock
+        return self._stock.stock(operators)
 
-    @staticmethod
-    def _free(country: int | None, wanted: NumberFilter):
-        live = Rental.alias("live")
-        query = (
-            Number.select()
-            .join(live, JOIN.LEFT_OUTER, on=(live.live_number == Number.id))
-            .where(Number.active & live.id.is_null())
-        )
-        if country is not None:
-            query = query.where(Number.country == country)
-        if wanted.operators:
-            query = query.where(Number.operator.in_(wanted.operators))
-        for prefix in wanted.exclude_prefixes:
-            query = query.where(~Number.phone.startswith(prefix))
-        return query
+
+def _pick_query(country: int, floor: int, service: str, wanted: NumberFilter) -> tuple[str, tuple]:
+    sql, params = [_PICK], [country, floor, service]
+    if wanted.operators:
+        sql.append(f"AND n.operator IN ({', '.join(['{p}'] * len(wanted.operators))})")
+        params.extend(wanted.operators)
+    for prefix in wanted.exclude_prefixes:  # digits only (params.phone_exceptions)
+        sql.append("AND n.phone NOT LIKE {p}")
+        params.append(prefix + "%")
+    sql.append("ORDER BY n.id LIMIT 1")
+    if db.is_postgresql():  # Peewee-free SQL, but SQLite has no row locks to take
+        sql.append("FOR UPDATE OF n SKIP LOCKED")
+    return " ".join(sql), tuple(params)
 
 
 def stock_for(stock: dict, country: int, service: str) -> int:

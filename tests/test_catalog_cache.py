@@ -1,0 +1,116 @@
+"""Cached catalog answers: the same bytes as a fresh build, never older than their inputs.
+
+The suite's other tests run with a 1 ns cache (every request rebuilds); these run
+the catalog with a real TTL on a fake clock, where the cached paths are taken.
+"""
+
+import threading
+import time
+
+import pytest
+
+from ypv import catalog_actions, db
+from ypv.catalog import Catalog
+from ypv.context import Ctx
+
+
+class Ticking:
+    def __init__(self):
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def cached(app, seed, config):
+    """(ctx with a 2-second catalog cache on a fake clock, that clock)."""
+    clock = Ticking()
+    catalog = Catalog(ttl=2.0, clock=clock)
+    return Ctx(key=None, now=int(seed.clock()), config=config, catalog=catalog), clock
+
+
+def _body(ctx, action, **params) -> str:
+    with db.connection():
+        return getattr(catalog_actions, action)(ctx, {k: str(v) for k, v in params.items()}).render()[1]
+
+
+ACTIONS = [("get_prices", {}), ("get_prices", {"service": "tg"}), ("get_prices", {"country": 0}),
+           ("get_numbers_status", {}), ("get_numbers_status", {"operator": "mts"}),
+           ("get_top_countries", {"service": "tg"}), ("get_countries", {}), ("get_services_list", {}),
+           ("get_services_list", {"country": 187}), ("get_operators", {})]
+
+
+@pytest.mark.parametrize("action,params", ACTIONS)
+def test_cached_bytes_equal_a_fresh_build(cached, config, api, action, params):
+    ctx, clock = cached
+    first = _body(ctx, action, **params)
+    assert _body(ctx, action, **params) is first          # served from the cache
+    fresh = Ctx(key=None, now=ctx.now, config=config, catalog=Catalog(ttl=1e-9))
+    assert _body(fresh, action, **params) == first
+
+
+def test_a_sale_shows_once_the_stock_is_re_read(cached, api):
+    ctx, clock = cached
+    before = _body(ctx, "get_prices", service="tg", country=0)
+    assert before == '{"0":{"tg":{"cost":1.5,"count":5}}}'
+    assert api.body("getNumber", service="tg", country=0).startswith("ACCESS_NUMBER:")
+    clock.now += 1.9
+    assert _body(ctx, "get_prices", service="tg", country=0) is before    # stale, within the TTL
+    clock.now += 0.2
+    assert _body(ctx, "get_prices", service="tg", country=0) == '{"0":{"tg":{"cost":1.5,"count":4}}}'
+
+
+def test_clear_drops_cached_bodies(cached):
+    ctx, _ = cached
+    first = _body(ctx, "get_countries")
+    ctx.catalog.clear()
+    assert _body(ctx, "get_countries") is not first
+
+
+def test_a_build_that_read_an_input_twice_is_not_reused():
+    clock = Ticking()
+    catalog = Catalog(ttl=2.0, clock=clock)
+    versions = iter(range(100))
+
+    def build():
+        first = catalog._cached("x", lambda: next(versions))
+        clock.now += 5                      # "x" expires and is re-read during the build
+        return (first, catalog._cached("x", lambda: next(versions)))
+
+    def rebuild(label):
+        return lambda: (catalog._cached("x", lambda: next(versions)), label)
+
+    assert catalog.derived("body", build) == (0, 1)
+    assert catalog.derived("body", rebuild("rebuilt")) == (1, "rebuilt")
+    assert catalog.derived("body", rebuild("not again")) == (1, "rebuilt")
+    clock.now += 5
+    assert catalog.derived("body", rebuild("after the TTL")) == (2, "after the TTL")
+
+
+def test_nested_derived_values_pass_their_inputs_up():
+    clock = Ticking()
+    catalog = Catalog(ttl=2.0, clock=clock)
+    inner = lambda: catalog.derived("inner", lambda: catalog._cached("x", lambda: clock.now))  # noqa: E731
+    assert catalog.derived("outer", lambda: ("outer", inner())) == ("outer", 100.0)
+    assert catalog.derived("outer", lambda: "not rebuilt") == ("outer", 100.0)
+    clock.now += 3
+    assert catalog.derived("outer", lambda: ("outer", inner())) == ("outer", 103.0)
+
+
+def test_one_thread_computes_an_expired_entry_the_others_wait():
+    catalog = Catalog(ttl=2.0)
+    calls = []
+
+    def slow():
+        calls.append(1)
+        time.sleep(0.2)
+        return "stock"
+
+    results = []
+    threads = [threading.Thread(target=lambda: results.append(catalog._cached("stock", slow))) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert (len(calls), results) == (1, ["stock"] * 8)

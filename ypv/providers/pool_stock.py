@@ -1,0 +1,114 @@
+"""Free numbers per (country, service) without re-reading the whole rental history.
+
+A number is free for service s when it is active, not in a live rental, and was
+never rented for s. So, per country c and operator o::
+
+    stock(c, s) = free(c) - |free(c) ∩ used(s)|
+                = free(c) - (used(c, s) - |busy(c) ∩ used(s)|)
+
+where free = active and not live, busy = live or retired, and used(c, s) counts
+the numbers of c ever rented for s. Counting used(c, s) from scratch reads every
+rental ever made (over a second at a million rentals), yet it only grows:
+rentals are never deleted and a rental's number and service never change. So it
+is counted once, then only the new rentals are added. The other terms are small
+and read afresh each time: numbers (a scan of the pool), live rentals, and the
+rentals of busy numbers (at most one per service each).
+
+PostgreSQL hands out ids before commit, so a rental with a lower id can become
+visible after a higher one. New rentals are therefore counted afresh on every
+refresh until ``SETTLE`` seconds after we first saw an id at least as high, and
+only then added to the running total. (A purchase transaction open that long
+would be counted as never sold for that pair: a displayed count one too high.)
+The counts assume a number keeps its country and operator, as the pool does.
+"""
+
+import collections
+import threading
+import time
+from collections import Counter
+
+from ypv import db
+
+SETTLE = 30.0           # seconds before a range of rental ids joins the running total
+INITIAL_MARGIN = 10_000  # ids below the first maximum seen that are still counted afresh at first
+
+# (country, service, operator) -> rentals of pool numbers; ids in a range.
+_USED = ("SELECT n.country_id, r.service_code, n.operator, COUNT(*) FROM rental r "
+         "JOIN number n ON n.id = r.number_id WHERE r.id > {p} AND r.id <= {p} "
+         "GROUP BY n.country_id, r.service_code, n.operator")
+_BUSY_IDS = ("SELECT live_number_id FROM rental WHERE live_number_id IS NOT NULL "
+             "UNION SELECT id FROM number WHERE NOT active")
+# The rentals of busy numbers, probed number by number through the (number_id,
+# service_code) index. Planners left alone read all rentals instead: SQLite obeys
+# CROSS JOIN order, PostgreSQL an ANY(ARRAY(...)) probe.
+_BUSY = {
+    "sqlite": (f"SELECT n.country_id, r.service_code, n.operator, COUNT(*) FROM ({_BUSY_IDS}) busy "
+               "CROSS JOIN number n CROSS JOIN rental r WHERE n.id = busy.live_number_id "
+               "AND r.number_id = busy.live_number_id GROUP BY n.country_id, r.service_code, n.operator"),
+    "postgresql": ("SELECT n.country_id, r.service_code, n.operator, COUNT(*) FROM rental r "
+                   f"JOIN number n ON n.id = r.number_id WHERE r.number_id = ANY(ARRAY({_BUSY_IDS})) "
+                   "GROUP BY n.country_id, r.service_code, n.operator"),
+}
+# Every active number: SQLite would walk the country index and look each row up;
+# reading the table straight through is several times faster.
+_ACTIVE = {
+    "sqlite": "SELECT country_id, operator, COUNT(*) FROM number NOT INDEXED WHERE active "
+              "GROUP BY country_id, operator",
+    "postgresql": "SELECT country_id, operator, COUNT(*) FROM number WHERE active GROUP BY country_id, operator",
+}
+_LIVE = ("SELECT n.country_id, n.operator, COUNT(*) FROM rental l CROSS JOIN number n "
+         "WHERE n.id = l.live_number_id AND l.live_number_id IS NOT NULL AND n.active "
+         "GROUP BY n.country_id, n.operator")
+
+
+class StockCounter:
+    def __init__(self, clock=time.monotonic):
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._settled = Counter()      # used counts for rental ids <= self._upto
+        self._upto: int | None = None
+        self._seen = collections.deque()  # (when, highest rental id then), oldest first
+
+    def stock(self, operators: tuple = ()) -> dict:
+        """{(country, service): free for service, (country, None): free} for the wanted operators."""
+        with self._lock:
+            used = self._used()
+        dialect = "postgresql" if db.is_postgresql() else "sqlite"
+        free = _counts(_ACTIVE[dialect])
+        free.subtract(_counts(_LIVE))
+        return _combine(free, used - _counts(_BUSY[dialect]), operators)  # `-` keeps positive counts
+
+    def _used(self) -> Counter:
+        """used(c, s, o) over every rental: the settled total plus the recent ids counted now."""
+        highest = db.fetchone("SELECT MAX(id) FROM rental", ())[0] or 0
+        now = self._clock()
+        if self._upto is None:
+            self._upto = max(0, highest - INITIAL_MARGIN)
+            self._settled = _counts(_USED, 0, self._upto)
+        if not self._seen or self._seen[-1][1] < highest:
+            self._seen.append((now, highest))
+        target = None
+        while self._seen and self._seen[0][0] <= now - SETTLE:
+            target = self._seen.popleft()[1]
+        if target is not None and target > self._upto:
+            self._settled.update(_counts(_USED, self._upto, target))
+            self._upto = target
+        return self._settled + _counts(_USED, self._upto, 2**62)
+
+
+def _counts(sql: str, *params) -> Counter:
+    text = sql.replace("{p}", db.database.param)
+    return Counter({tuple(row[:-1]): row[-1] for row in db.database.execute_sql(text, params)})
+
+
+def _combine(free: Counter, used_free: Counter, operators: tuple) -> dict:
+    """Sum over the wanted operators (all when none are named) into the shape stock_for reads."""
+    wanted = set(operators)
+    stock: dict = {}
+    for (country, operator), count in free.items():
+        if not wanted or operator in wanted:
+            stock[(country, None)] = stock.get((country, None), 0) + count
+    for (country, service, operator), count in used_free.items():
+        if not wanted or operator in wanted:
+            stock[(country, service)] = stock.get((country, service), stock.get((country, None), 0)) - count
+    return stock
