@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-$(shell cat setup.cfg pyproject.toml | cksum | cut -
 PG_TEST_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
 export YPV_DATABASE_URL ?= sqlite:///ypv.sqlite3
 
-.PHONY: install run test test-pg clean
+.PHONY: install run test test-pg bench clean
 
 $(STAMP):
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,11 @@ test: install
 # The same suite on PostgreSQL (each test gets its own database on $(PG_TEST_URL)).
 test-pg: install
 	YPV_TEST_POSTGRES_URL=$(PG_TEST_URL) $(BIN)/python -m pytest -q
+
+# ypv against a bare Falcon app under the same gunicorn settings, with wrk, on SQLite and PostgreSQL
+# (about 40 minutes; docs/performance.md). Not part of `test`: a 1-second smoke run of it is.
+bench: install
+	$(BIN)/python -m bench --pg-url $(PG_TEST_URL)
 
 clean:
 	rm -rf $(VENV) *.egg-info ypv.sqlite3 ypv.sqlite3-*

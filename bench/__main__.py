@@ -68,6 +68,8 @@ def versions() -> str:
 
 def main(argv=None) -> int:
     args = parse(argv)
+    if shutil.which("wrk") is None:
+        sys.exit("wrk is not installed: apt-get install wrk")
     plan = plan_from(args)
     workdir = Path(args.workdir or tempfile.mkdtemp(prefix="ypv-bench-"))
     workdir.mkdir(parents=True, exist_ok=True)

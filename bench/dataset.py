@@ -65,8 +65,8 @@ def build(sizes: Sizes, now: int) -> Dataset:
                         [(n, str(10_000_000_000 + n), (n - 1) % sizes.countries, "any", True, now - 86_400 * 90)
                          for n in range(1, sizes.numbers + 1)])
     plaintexts = [_key() for _ in range(sizes.keys + 1)]
-    tables["api_key"] = (("id", "account_id", "key_hash", "status", "prefix", "scopes", "rate_limit", "created_at"),
-                         list(_key_rows(sizes, plaintexts, now)))
+    tables["api_key"] = (("id", "account_id", "key_hash", "status", "prefix", "scopes", "rate_limit", "created_at",
+                          "last_used_at"), list(_key_rows(sizes, plaintexts, now)))
     rentals, charges = _rentals(sizes, now)
     tables["rental"] = (RENTAL_COLUMNS, rentals)
     tables["account"] = (("id", "email", "balance", "created_at"),
@@ -93,12 +93,16 @@ def price_of(sizes: Sizes, s: int, c: int) -> int:
 
 
 def _key_rows(sizes: Sizes, plaintexts: list, now: int):
-    """Key k belongs to account k % accounts; the last key (own account) has a limit of 1."""
+    """Key k belongs to account k % accounts; the last key (own account) has a limit of 1.
+
+    Every key was last used an hour ago, as in a service that has been running: a
+    key's very first use is written at once (ypv/key_usage.py), later ones in batches.
+    """
     for k, plaintext in enumerate(plaintexts):
         limited = k == len(plaintexts) - 1
         account = sizes.account_count + 1 if limited else k % sizes.account_count + 1
         yield (k + 1, account, hashlib.sha256(plaintext.encode()).hexdigest(), "active", plaintext[:16],
-               ALL_SCOPES, 1 if limited else HIGH_LIMIT, now)
+               ALL_SCOPES, 1 if limited else HIGH_LIMIT, now - 86_400 * 60, now - 3_600)
 
 
 def _pair_key(sizes: Sizes, account_index: int, j: int) -> int:

@@ -1,0 +1,56 @@
+"""``make bench``, shrunk so it runs with the suite and cannot rot.
+
+Tiny data, one 1-second run per scenario and connection count, on the suite's
+backend; the whole table must come out, with no unexpected answer anywhere.
+The full run (``make bench``) is documented in docs/performance.md.
+"""
+
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from bench import dataset, load
+from bench.scenarios import SCENARIOS
+from tests.conftest import POSTGRES_URL
+from ypv import db, wallet
+
+REPO = Path(__file__).resolve().parent.parent
+ROW = re.compile(r"^(\w+)\s+(1|32)\s+[\d,]+\s+([\d,]+)\s+[\d.]+\s+[\d.]+\s+(\d+)\*?\s+[\d,]+\s+[\d.]+\s+\S")
+
+
+def test_bench_data_is_consistent(database_url):
+    """The bulk-loaded rows keep the books: every balance equals its ledger, every rental is charged."""
+    data = dataset.build(dataset.Sizes(3, 4, 300, 3, 6, 60, 20), int(time.time()))
+    if POSTGRES_URL:
+        load.load_postgresql(database_url, data)
+    else:
+        load.load_sqlite(database_url[len("sqlite:///"):], data)
+    db.open_database(database_url)
+    with db.connection():
+        assert wallet.ledger_mismatches() == []
+
+
+@pytest.mark.live
+def test_bench_prints_the_whole_table(tmp_path):
+    if shutil.which("wrk") is None:
+        pytest.fail("wrk is not installed: apt-get install wrk (.ci/run does)")
+    backend = "postgresql" if POSTGRES_URL else "sqlite"
+    command = [sys.executable, "-m", "bench", "--tiny", "--seconds", "1", "--runs", "1", "--warmup", "0",
+               "--backends", backend, "--workdir", str(tmp_path)]
+    if POSTGRES_URL:
+        command += ["--pg-url", POSTGRES_URL]
+    out = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-3000:]
+    rows = [m.groups() for m in map(ROW.match, out.stdout.splitlines()) if m]
+    assert [(name, conns) for name, conns, _, _ in rows] == [
+        (s.name, c) for s in SCENARIOS for c in ("1", "32")], out.stdout
+    for name, conns, median, errors in rows:
+        assert int(median.replace(",", "")) > 0, (name, conns)
+        assert name == "limited" or errors == "0", (name, conns, out.stdout)
+    assert "worker RSS" in out.stdout
+    assert re.search(r"^200 rentals, 2 keys\s+\d+ µs\s+[+-]\d+%", out.stdout, re.M), out.stdout
