@@ -4,14 +4,11 @@ One daemon thread per worker process. Every step is a conditional UPDATE, so
 running it beside ``ypv expire`` (or in two processes) never applies anything twice.
 """
 
-import logging
-import threading
 import time
 
 from ypv import db, demo_sms, key_usage, rentals
+from ypv.background import Loop
 from ypv.config import Config
-
-log = logging.getLogger(__name__)
 
 
 def run_once(config: Config, now: int) -> int:
@@ -24,31 +21,7 @@ def run_once(config: Config, now: int) -> int:
     return touched
 
 
-class Sweeper:
+class Sweeper(Loop):
     def __init__(self, config: Config, clock=time.time):
+        super().__init__("ypv-sweeper", config.sweeper_interval_seconds, lambda now: run_once(config, now), clock)
         self.config = config
-        self.clock = clock
-        self.last_run: float | None = None
-        self.started_at: float | None = None  # /healthz: how long a sweeper that never succeeded has been trying
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="ypv-sweeper", daemon=True)
-
-    def start(self) -> "Sweeper":
-        self.started_at = self.clock()
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
-
-    def is_alive(self) -> bool:
-        return self._thread.is_alive()
-
-    def _loop(self) -> None:
-        while not self._stop.wait(self.config.sweeper_interval_seconds):
-            try:
-                run_once(self.config, int(self.clock()))
-                self.last_run = self.clock()
-            except Exception:  # keep sweeping: one bad tick must not stop expiry for good
-                log.exception("sweeper tick failed")
