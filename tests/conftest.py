@@ -38,8 +38,30 @@ def database_url(tmp_path):
     yield f"{base}/{name}"
     if db.database.obj is not None and hasattr(db.database.obj, "close_all"):
         db.database.close_all()
-    with psycopg.connect(POSTGRES_URL, autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    try:
+        leaked = tables_holding_a_key(f"{base}/{name}")
+    finally:
+        with psycopg.connect(POSTGRES_URL, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    # SQLite files stay in tmp_path, where tests/stress/test_stress_secrets.py reads them at the end.
+    assert leaked == [], f"a whole API key is stored in {leaked}"
+
+
+def tables_holding_a_key(url: str) -> list[str]:
+    """The tables of a PostgreSQL database with a whole ``ypv_`` key in any column of any row.
+
+    upstream.api_key is the operator's credential for an upstream provider, kept so reseller mode
+    can call it; it looks like ours when the upstream is a second ypv (tests/test_reseller_live.py).
+    """
+    with psycopg.connect(url, autocommit=True) as connection:
+        tables = [t for (t,) in connection.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")]
+        if not tables:
+            return []
+        pattern = "ypv_[0-9a-f]{64}"
+        row = {t: "(to_jsonb(r) - 'api_key')::text" if t == "upstream" else "r::text" for t in tables}
+        query = " UNION ALL ".join(f"(SELECT '{t}' FROM \"{t}\" AS r WHERE {row[t]} ~ '{pattern}' LIMIT 1)"
+                                   for t in tables)
+        return [t for (t,) in connection.execute(query)]
 
 
 class FakeClock:
