@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-$(shell cat setup.cfg pyproject.toml | cksum | cut -
 PG_TEST_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
 export YPV_DATABASE_URL ?= sqlite:///ypv.sqlite3
 
-.PHONY: install run test test-pg bench clean
+.PHONY: install run test test-pg stress bench clean
 
 $(STAMP):
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,12 @@ test: install
 # The same suite on PostgreSQL (each test gets its own database on $(PG_TEST_URL)).
 test-pg: install
 	YPV_TEST_POSTGRES_URL=$(PG_TEST_URL) $(BIN)/python -m pytest -q
+
+# The long stress runs whose figures docs/reliability.md publishes, on SQLite then PostgreSQL
+# (about 20 minutes each). `make test` runs the same tests in a bounded form.
+stress: install
+	YPV_STRESS=long $(BIN)/python -m pytest -q -s tests/stress
+	YPV_STRESS=long YPV_TEST_POSTGRES_URL=$(PG_TEST_URL) $(BIN)/python -m pytest -q -s tests/stress
 
 # ypv against a bare Falcon app under the same gunicorn settings, with wrk, on SQLite and PostgreSQL
 # (about 40 minutes; docs/performance.md). Not part of `test`: a 1-second smoke run of it is.

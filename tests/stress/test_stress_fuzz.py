@@ -7,7 +7,7 @@ to the Authorization header, left as generated or dropped. Every answer must be 
 429 with an honest Retry-After), carry one of the two protocol content types, and be a known
 token or valid JSON: no 5xx, no HTML, no traceback, no ERROR_SQL (an unexpected failure).
 schemathesis' own conformance checks hold the description to the same. 5,000 requests in
-CI; ``YPV_STRESS=long`` sends 20,000 and ``YPV_FUZZ_REQUESTS`` any other number.
+CI; ``YPV_STRESS=long`` sends 10,000 and ``YPV_FUZZ_REQUESTS`` any other number.
 """
 
 import json
@@ -32,7 +32,7 @@ from tests.stress.support import add_pool, provision, report, size
 from ypv.actions import ACTIONS
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "openapi.yaml"
-REQUESTS = int(os.environ.get("YPV_FUZZ_REQUESTS", size(5_000, 20_000)))
+REQUESTS = int(os.environ.get("YPV_FUZZ_REQUESTS", size(5_000, 10_000)))
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_headers_conformance,
           response_schema_conformance]
 TEXT, JSON = "text/plain; charset=utf-8", "application/json; charset=utf-8"

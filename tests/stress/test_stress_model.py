@@ -9,7 +9,7 @@ answer must be the model's exact (status, body, Retry-After); after every step e
 balance must equal the model's and the sum of its ledger, and every rental's state and
 code must equal the model's.
 
-200 examples × 50 steps in CI; ``YPV_STRESS=long`` runs 2,000 × 100.
+200 examples × 50 steps in CI; ``YPV_STRESS=long`` runs 1,000 × 100.
 """
 
 import os
@@ -33,7 +33,7 @@ from ypv.demo import add_numbers
 from ypv.errors import NotFound
 from ypv.models import Account, Rental
 
-EXAMPLES, STEPS = size((200, 50), (2000, 100))
+EXAMPLES, STEPS = size((200, 50), (1000, 100))
 EXAMPLES = int(os.environ.get("YPV_MODEL_EXAMPLES", EXAMPLES))  # to reproduce a run of another size
 ALL_SCOPES = "balance,prices,purchase,cancel"
 START = {"alice": 500, "bob": 300}  # 5.00 and 3.00: a few purchases each, then NO_BALANCE
