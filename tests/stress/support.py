@@ -1,4 +1,4 @@
-"""Shared pieces of the stress tests: sizes, fast provisioning, HTTP helpers, secret scans.
+"""Shared pieces of the stress tests: sizes, fast provisioning, a thread hammer, HTTP calls.
 
 Sizes: every stress test has a bounded form that runs in CI (``make test``) and a
 long form (``YPV_STRESS=long``, ``make stress``) whose figures docs/reliability.md
@@ -6,19 +6,15 @@ publishes. ``size(bounded, long)`` picks one.
 """
 
 import os
-import re
 import threading
-from pathlib import Path
 
 import requests
 
 from ypv import db, keys, wallet
 from ypv.accounts import create_account
-from ypv.demo import add_numbers
-from ypv.models import ALL_MODELS
+from ypv.numbers import add_numbers
 
 LONG = os.environ.get("YPV_STRESS", "").strip().lower() == "long"
-KEY_PATTERN = re.compile(rb"ypv_[0-9a-f]{64}")
 
 
 def size(bounded, long):
@@ -98,24 +94,3 @@ class Hammer:
 def call(session: requests.Session, url: str, timeout: float = 30, **params) -> tuple[int, str]:
     response = session.get(url, params=params, timeout=timeout)
     return response.status_code, response.text
-
-
-def files_with_keys(root: Path) -> list[str]:
-    """Every file under ``root`` whose bytes contain a whole ``ypv_`` + 64 hex key."""
-    found = []
-    for path in Path(root).rglob("*"):
-        if path.is_file() and KEY_PATTERN.search(path.read_bytes()):
-            found.append(str(path))
-    return found
-
-
-def columns_with_keys(database_url: str) -> list[str]:
-    """Every (table, row) of the service's database holding a whole key in any column."""
-    db.open_database(database_url)
-    found = []
-    with db.connection():
-        for model in ALL_MODELS:
-            for row in model.select().tuples().iterator():
-                if any(KEY_PATTERN.search(str(value).encode()) for value in row):
-                    found.append(f"{model._meta.table_name} {row[:1]}")
-    return found

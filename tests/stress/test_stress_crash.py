@@ -221,6 +221,25 @@ def _acknowledged_ok(client) -> None:
         assert (rentals[rental_id].state, refunds[rental_id]) == ("finished", 0)
 
 
+def _load_then_kill(server, clients, target: str, after: float) -> list[int]:
+    """Run every client, SIGKILL ``target`` ``after`` seconds in, stop the clients; the pids to wait for."""
+    stop = threading.Event()
+    threads = [threading.Thread(target=c.run, args=(stop,)) for c in clients]
+    for thread in threads:
+        thread.start()
+    time.sleep(after)
+    dead = _kill(server, target)
+    time.sleep(0.3)  # the clients see the crash: refused and cut connections
+    stop.set()
+    for thread in threads:
+        thread.join(timeout=15)
+    assert not any(t.is_alive() for t in threads)
+    for client in clients:
+        if client.failure:
+            raise client.failure
+    return dead
+
+
 # --- the test --------------------------------------------------------------------------------------
 
 def test_kill_9_at_random_moments_loses_and_doubles_nothing(tmp_path, request):
@@ -234,20 +253,7 @@ def test_kill_9_at_random_moments_loses_and_doubles_nothing(tmp_path, request):
     kills, started = Counter(), time.monotonic()
     for _ in range(rounds):
         target = rng.choice(["worker", "master", "both"])
-        stop = threading.Event()
-        threads = [threading.Thread(target=c.run, args=(stop,)) for c in clients]
-        for thread in threads:
-            thread.start()
-        time.sleep(rng.uniform(0.2, 1.2))
-        dead = _kill(server, target)
-        time.sleep(0.3)  # the clients see the crash: refused and cut connections
-        stop.set()
-        for thread in threads:
-            thread.join(timeout=15)
-        assert not any(t.is_alive() for t in threads)
-        for client in clients:
-            if client.failure:
-                raise client.failure
+        dead = _load_then_kill(server, clients, target, rng.uniform(0.2, 1.2))
         _restart(server, target, dead)
         kills[target] += 1
         _integrity_ok(server)

@@ -29,7 +29,7 @@ from ypv.accounts import create_account
 from ypv.app import create_app
 from ypv.catalog import import_catalog
 from ypv.config import Config
-from ypv.demo import add_numbers
+from ypv.numbers import add_numbers
 from ypv.errors import NotFound
 from ypv.models import Account, Rental
 
