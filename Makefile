@@ -21,13 +21,14 @@ run: install
 	$(BIN)/ypv demo
 	$(BIN)/ypv serve
 
-# The whole suite on SQLite (the default backend).
+# The whole suite on SQLite (the default backend). Each run keeps its temporary files in its own
+# folder: pytest's shared /tmp/pytest-of-$USER prunes older runs' folders, even those of a run in progress.
 test: install
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --basetemp=.pytest-tmp/sqlite
 
 # The same suite on PostgreSQL (each test gets its own database on $(PG_TEST_URL)).
 test-pg: install
-	YPV_TEST_POSTGRES_URL=$(PG_TEST_URL) $(BIN)/python -m pytest -q
+	YPV_TEST_POSTGRES_URL=$(PG_TEST_URL) $(BIN)/python -m pytest -q --basetemp=.pytest-tmp/postgresql
 
 # The long stress runs whose figures docs/reliability.md publishes, on SQLite then PostgreSQL
 # (about 20 minutes each). `make test` runs the same tests in a bounded form.
@@ -41,4 +42,4 @@ bench: install
 	$(BIN)/python -m bench --pg-url $(PG_TEST_URL)
 
 clean:
-	rm -rf $(VENV) *.egg-info ypv.sqlite3 ypv.sqlite3-*
+	rm -rf $(VENV) *.egg-info ypv.sqlite3 ypv.sqlite3-* .pytest-tmp
