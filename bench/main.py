@@ -1,6 +1,7 @@
 """One backend's bench: load the data, start ypv and the bare app, drive both, print the rows."""
 
 import json
+import os
 import time
 import urllib.request
 from dataclasses import dataclass
@@ -101,11 +102,11 @@ def run_backend(backend: str, plan: Plan, workdir: Path) -> None:
     started = time.monotonic()
     data = build(plan.sizes, int(time.time()))
     database = Database(backend, plan, workdir, f"{backend}-main")
+    datafile = workdir / f"{backend}-main.lua"
     ypv = bare = None
     try:
         url = database.load(data)
         say(f"data generated and bulk-loaded in {time.monotonic() - started:.1f} s")
-        datafile = workdir / f"{backend}-main.lua"
         write_lua_data(data, datafile)
         ypv = ypv_server(workdir, url).start()
         get(ypv.url, api_key=data.limited_key, action="getBalance")  # its one request this minute
@@ -124,6 +125,7 @@ def run_backend(backend: str, plan: Plan, workdir: Path) -> None:
             if server:
                 server.stop()
         database.drop()
+        datafile.unlink(missing_ok=True)  # it holds plaintext keys
 
 
 GROWTH_SCENARIOS = ("getBalance", "getStatus", "getNumber")
@@ -151,10 +153,10 @@ def _change(value: float, base: float) -> str:
 def _growth_costs(backend: str, plan: Plan, workdir: Path, label: str, sizes: Sizes) -> list:
     data = build(sizes, int(time.time()))
     database = Database(backend, plan, workdir, f"{backend}-growth")
+    datafile = workdir / f"{backend}-growth.lua"
     server = None
     try:
         url = database.load(data)
-        datafile = workdir / f"{backend}-growth.lua"
         write_lua_data(data, datafile)
         server = ypv_server(workdir, url).start()
         costs = []
@@ -168,7 +170,8 @@ def _growth_costs(backend: str, plan: Plan, workdir: Path, label: str, sizes: Si
         if server:
             server.stop()
         database.drop()
+        datafile.unlink(missing_ok=True)  # it holds plaintext keys
 
 
 def load_text() -> str:
-    return " ".join(f"{x:.2f}" for x in __import__("os").getloadavg())
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())

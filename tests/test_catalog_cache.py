@@ -30,7 +30,8 @@ def cached(app, seed, config):
     return Ctx(key=None, now=int(seed.clock()), config=config, catalog=catalog), clock
 
 
-def _body(ctx, action, **params) -> str:
+def _body(ctx, action, **params) -> bytes:
+    """The body as sent: cached answers are the same bytes object each time."""
     with db.connection():
         return getattr(catalog_actions, action)(ctx, {k: str(v) for k, v in params.items()}).render()[1]
 
@@ -53,12 +54,12 @@ def test_cached_bytes_equal_a_fresh_build(cached, config, api, action, params):
 def test_a_sale_shows_once_the_stock_is_re_read(cached, api):
     ctx, clock = cached
     before = _body(ctx, "get_prices", service="tg", country=0)
-    assert before == '{"0":{"tg":{"cost":1.5,"count":5}}}'
+    assert before == b'{"0":{"tg":{"cost":1.5,"count":5}}}'
     assert api.body("getNumber", service="tg", country=0).startswith("ACCESS_NUMBER:")
     clock.now += 1.9
     assert _body(ctx, "get_prices", service="tg", country=0) is before    # stale, within the TTL
     clock.now += 0.2
-    assert _body(ctx, "get_prices", service="tg", country=0) == '{"0":{"tg":{"cost":1.5,"count":4}}}'
+    assert _body(ctx, "get_prices", service="tg", country=0) == b'{"0":{"tg":{"cost":1.5,"count":4}}}'
 
 
 def test_clear_drops_cached_bodies(cached):

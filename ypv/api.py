@@ -36,7 +36,7 @@ class HandlerApi:
         # For the request's log line and metrics (ypv/observability.py): a bounded action name.
         req.context.action = action if entry is not None else "unknown"
         try:
-            with db.connection():
+            with db.connection(keep=True):  # the thread keeps it for its next request
                 reply = self._dispatch(p, req, entry)
         except RateLimited as exc:
             resp.status = falcon.HTTP_429
@@ -47,7 +47,11 @@ class HandlerApi:
         except Exception:
             log.exception("request %s (action %r) failed", req.context.get("request_id"), action[:40])
             reply = _error_reply(ErrorSql(), entry)
-        resp.content_type, resp.text = reply.render()
+        resp.content_type, body = reply.render()
+        if isinstance(body, bytes):
+            resp.data = body  # a cached catalog body, encoded once (ypv/catalog_actions.py)
+        else:
+            resp.text = body
         req.context.token = reply.token
 
     on_post = on_get

@@ -101,9 +101,10 @@ class Catalog:
 
     def local_prices(self) -> dict:
         """{(country_id, service_code): cost in minor units} set by the operator (pool price or override)."""
+        # Plain SQL: 30,000 rows through Peewee's row wrapper took a fifth of a second per refresh.
         return self._cached("local_prices", lambda: {
             (country, service): cost
-            for service, country, cost in Price.select(Price.service, Price.country, Price.cost).tuples()
+            for service, country, cost in db.database.execute_sql("SELECT service_code, country_id, cost FROM price")
         })
 
     def upstream_offers(self) -> dict:
@@ -134,8 +135,8 @@ class Catalog:
 
     def _all_counts(self, operators: tuple) -> dict:
         stock, local, upstream = self.stock(operators), self.local_prices(), self.upstream_offers()
-        return {(c, s): (stock_for(stock, c, s) if (c, s) in local else 0) + offers.upstream_stock(upstream, c, s)
-                for c, s in self.prices()}
+        return {pair: (stock_for(stock, *pair) if pair in local else 0) + offers.upstream_stock(upstream, *pair)
+                for pair in self.prices()}
 
     def count(self, country: int, service: str, operators: tuple = ()) -> int:
         pool = stock_for(self.stock(operators), country, service) if (country, service) in self.local_prices() else 0

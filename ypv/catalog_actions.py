@@ -32,7 +32,7 @@ def _service_filter(ctx: Ctx, p: dict) -> str | None:
 
 def _cached_json(ctx: Ctx, key: tuple, build) -> Reply:
     """The serialized answer ``build()`` gives, reused until the catalog data it read is re-read."""
-    return RenderedJson(ctx.catalog.derived(key, lambda: as_json(build()).render()[1]))
+    return RenderedJson(ctx.catalog.derived(key, lambda: as_json(build()).render()[1].encode("utf-8")))
 
 
 def _priced(ctx: Ctx, country: int | None = None, service: str | None = None):

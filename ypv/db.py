@@ -15,7 +15,7 @@ import threading
 import time
 from urllib.parse import urlparse
 
-from peewee import DatabaseProxy, IntegrityError, OperationalError
+from peewee import DatabaseProxy, IntegrityError, OperationalError, PeeweeException
 from playhouse.pool import PooledPostgresqlDatabase, PooledSqliteDatabase
 
 log = logging.getLogger(__name__)
@@ -116,11 +116,16 @@ def fetchone(sql: str, params: tuple):
     For the few statements on every request: Peewee builds a query anew each
     time, which costs several times what the database then spends running it.
     """
+    return database.execute_sql(placeholders(sql), params).fetchone()
+
+
+def placeholders(sql: str) -> str:
+    """``sql`` with the driver's placeholder for ``{p}`` (kept: the same few statements run all day)."""
     key = (sql, database.param)
     text = _dialect_sql.get(key)
     if text is None:
-        text = _dialect_sql[key] = sql.format(p=database.param)
-    return database.execute_sql(text, params).fetchone()
+        text = _dialect_sql[key] = sql.replace("{p}", database.param)
+    return text
 
 
 def get_model(model, where: str, params: tuple):
@@ -140,15 +145,61 @@ def get_model(model, where: str, params: tuple):
     return instance
 
 
+def execute(sql: str, params: tuple) -> int:
+    """Run a hand-written statement (``{p}`` placeholders); returns the rows it changed."""
+    return database.execute_sql(placeholders(sql), params).rowcount
+
+
+def create(model, **values):
+    """``Model.create`` for the purchase path, without building the INSERT each time.
+
+    The instance is made by the model (its defaults apply, as in ``create``) and
+    written with an INSERT composed once per model and column set.
+    """
+    instance = model(**values)
+    data = {name: value for name, value in instance.__data__.items() if value is not None or name != "id"}
+    fields = [model._meta.fields[name] for name in data]
+    sql = (f"INSERT INTO {model._meta.table_name} ({', '.join(f.column_name for f in fields)}) "
+           f"VALUES ({', '.join(['{p}'] * len(fields))})" + (" RETURNING id" if is_postgresql() else ""))
+    cursor = database.execute_sql(placeholders(sql), tuple(f.db_value(data[f.name]) for f in fields))
+    instance.id = cursor.fetchone()[0] if is_postgresql() else cursor.lastrowid
+    instance._dirty.clear()
+    return instance
+
+
 @contextlib.contextmanager
-def connection():
-    """Use a pooled connection for the duration of a block (a request, a CLI command)."""
+def connection(keep: bool = False):
+    """Use a pooled connection for the duration of a block (a request, a CLI command).
+
+    ``keep=True`` (API requests, on gunicorn's long-lived threads): the thread keeps
+    its connection for the next request instead of handing it back to the pool and
+    taking it out again, which costs more than the query a 429 needs. It goes back
+    anyway after a database error, with a transaction left open, or after
+    KEEP_SECONDS, so the pool still retires broken and old connections.
+    """
     opened = database.connect(reuse_if_open=True)
+    if opened:
+        _thread.since = time.monotonic()
+    failed = False
     try:
         yield
+    except PeeweeException:
+        failed = True
+        raise
     finally:
-        if opened and not database.is_closed():
+        if not database.is_closed() and _release(opened, keep, failed):
             database.close()
+
+
+KEEP_SECONDS = 60
+_thread = threading.local()
+
+
+def _release(opened: bool, keep: bool, failed: bool) -> bool:
+    if not keep:
+        return opened
+    too_old = time.monotonic() - getattr(_thread, "since", 0) > KEEP_SECONDS
+    return failed or too_old or database.in_transaction()
 
 
 # SQLite has one writer at a time. Threads that meet a held write lock inside

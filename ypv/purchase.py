@@ -65,7 +65,8 @@ def _buy_once(order: Order, catalog: Catalog, cost: int, now: int, ttl: int) -> 
         lease = catalog.pool.acquire(order.service, order.country, order.wanted)
         if lease is None:
             raise NoNumbers()
-        rental = Rental.create(
+        rental = db.create(  # Rental.create, with the INSERT composed once (db.create)
+            Rental,
             account=order.account_id, api_key=order.key_id, service=order.service, country=order.country,
             number=lease.number_id, live_number=lease.number_id, phone=lease.phone, operator=lease.operator,
             cost=cost, state="waiting", order_id=order.order_id, provider=catalog.pool.name,

@@ -30,11 +30,12 @@ class Reply:
 
 @dataclass(frozen=True)
 class RenderedJson(Reply):
-    """A JSON body serialized earlier (a cached catalog answer): sent as it is."""
+    """A JSON body serialized and UTF-8 encoded earlier (a cached catalog answer): sent as it is,
+    so a megabyte-long getPrices is neither rebuilt nor re-encoded for every request."""
 
     is_json: bool = True
 
-    def render(self) -> tuple[str, str]:
+    def render(self) -> tuple[str, bytes]:
         return JSON, self.body
 
 

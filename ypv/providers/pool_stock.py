@@ -97,8 +97,7 @@ class StockCounter:
 
 
 def _counts(sql: str, *params) -> Counter:
-    text = sql.replace("{p}", db.database.param)
-    return Counter({tuple(row[:-1]): row[-1] for row in db.database.execute_sql(text, params)})
+    return Counter({tuple(row[:-1]): row[-1] for row in db.database.execute_sql(db.placeholders(sql), params)})
 
 
 def _combine(free: Counter, used_free: Counter, operators: tuple) -> dict:
