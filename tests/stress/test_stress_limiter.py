@@ -158,12 +158,14 @@ def _rss_mb() -> float:
 
 
 def _one_minute_at_full_rate(limiter, clock, keys: range, limit: int) -> None:
-    """Every key sends exactly its limit, evenly over one minute: all admitted."""
-    step = WINDOW / limit
-    for _ in range(limit):
+    """Every key sends exactly its limit, evenly over the next minute: all admitted. Times are
+    computed from the minute's start, not summed step by step (float error would pile up)."""
+    start = clock.now
+    for i in range(limit):
+        clock.now = start + i * (WINDOW / limit)
         for key in keys:
             assert limiter.hit(key, limit) is None
-        clock.advance(step)
+    clock.now = start + WINDOW
 
 
 def _traced(before: int) -> int:
