@@ -42,7 +42,7 @@ def api(client, customer):
     return Api(client, customer.key)
 
 
-def add_upstream(fake, clock, name="fake", priority=1, order_id=True, timeout=0.5):
+def add_upstream(fake, clock, name="fake", priority=1, order_id=True, timeout=2.0):
     with db.connection():
         upstream = registry.add(name, fake.url, fake.key, int(clock()), priority=priority, timeout=timeout,
                                 markup_bp=2500, markup_fixed=10, honours_order_id=order_id)
@@ -61,6 +61,8 @@ def settle(upstream, clock, fake=None):
     if fake is not None:
         fake.wait_idle()
     with db.connection():
+        # A patient client for the reconciler: the buying timeout is short on purpose, this pass must not time out.
+        Upstream.update(timeout_ms=30_000).where(Upstream.id == upstream.id).execute()
         orphans.reconcile(Upstream.get_by_id(upstream.id), int(clock()), grace=0)
         assert wallet.ledger_mismatches() == []
         return {r for (r,) in Rental.select(Rental.upstream_id).where(
@@ -91,7 +93,7 @@ def test_a_sale(api, fakes, clock):
 def test_faults_never_charge_without_a_number_nor_leave_orphans(api, fakes, clock, fault, order_id):
     fake = fakes()
     upstream = add_upstream(fake, clock, order_id=order_id)
-    fake.fault, fake.delay = fault, 1.0
+    fake.fault, fake.delay = fault, 3.0  # "delay" answers 1 s after the 2 s timeout
     assert api("getNumber", service="tg", country=0) == (200, "text/plain; charset=utf-8", "NO_NUMBERS")
     assert api.body("getBalance") == "ACCESS_BALANCE:100.00"
     assert settle(upstream, clock, fake) == set()
