@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-$(shell cat setup.cfg pyproject.toml | cksum | cut -
 PG_TEST_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
 export YPV_DATABASE_URL ?= sqlite:///ypv.sqlite3
 
-.PHONY: install run test test-pg stress bench clean
+.PHONY: install system-deps run test test-pg stress bench clean
 
 $(STAMP):
 	$(PYTHON) -m venv $(VENV)
@@ -16,6 +16,10 @@ $(STAMP):
 
 install: $(STAMP)
 
+# Debian packages the suite drives (chromium, nginx, openssl, systemd, wrk): installed when missing.
+system-deps:
+	scripts/system-deps
+
 # Demo catalog + funded demo account in a local SQLite file, a fresh key printed, then serve.
 run: install
 	$(BIN)/ypv demo
@@ -23,11 +27,11 @@ run: install
 
 # The whole suite on SQLite (the default backend). Each run keeps its temporary files in its own
 # folder: pytest's shared /tmp/pytest-of-$USER prunes older runs' folders, even those of a run in progress.
-test: install
+test: install system-deps
 	$(BIN)/python -m pytest -q --basetemp=.pytest-tmp/sqlite
 
 # The same suite on PostgreSQL (each test gets its own database on $(PG_TEST_URL)).
-test-pg: install
+test-pg: install system-deps
 	YPV_TEST_POSTGRES_URL=$(PG_TEST_URL) $(BIN)/python -m pytest -q --basetemp=.pytest-tmp/postgresql
 
 # The long stress runs whose figures docs/reliability.md publishes, on SQLite then PostgreSQL
