@@ -207,14 +207,14 @@ def _release(opened: bool, keep: bool, failed: bool) -> bool:
 # under load purchases queue behind sleeping threads. Queuing them here first,
 # on a lock that wakes the next writer at once, keeps SQLite's wait for other
 # processes (the CLI) only. Re-entrant: a nested write_transaction is a savepoint.
-_sqlite_writer = threading.RLock()
+sqlite_writer = threading.RLock()
 
 
 @contextlib.contextmanager
 def write_transaction():
     """A write transaction: BEGIN IMMEDIATE on SQLite, a plain BEGIN on PostgreSQL."""
     if is_sqlite():
-        with _sqlite_writer, database.atomic():
+        with sqlite_writer, database.atomic():
             yield
     else:
         with database.atomic():
@@ -228,7 +228,16 @@ def retry_on_conflict(fn, attempts: int = 5):
     snapshot; the unique index on ``rental.live_number_id`` rejects the loser,
     which simply tries again with a fresh snapshot. Serialization failures and
     deadlocks are retried the same way. Domain errors pass straight through.
+    On SQLite, concurrent callers share one transaction and one fsync
+    (ypv/group_commit.py); each still commits or fails on its own.
     """
+    if is_sqlite():
+        from ypv.group_commit import group  # it builds on this module
+        return group.run(lambda: _retrying(fn, attempts))
+    return _retrying(fn, attempts)
+
+
+def _retrying(fn, attempts: int):
     for attempt in range(attempts):
         try:
             return fn()
