@@ -14,7 +14,7 @@ from peewee import JOIN, fn
 
 from ypv import db, numbers, sms
 from ypv.models import Number, Rental
-from ypv.providers import pool_stock
+from ypv.providers import pool, pool_stock
 
 OPERATOR_FILTERS = [(), ("mts",), ("beeline", "tele2")]
 SERVICES = ["tg", "wa", "ot"]
@@ -112,9 +112,10 @@ class World:
                                   "operator": self.rng.choice(["mts", "beeline", "any"])}], 0)
 
 
-@pytest.mark.parametrize("margin", [0, 3, 10_000])
-def test_pool_agrees_with_the_reference_queries(api, seed, app, monkeypatch, margin):
+@pytest.mark.parametrize("margin,floor_every", [(0, 0), (3, 0), (10_000, 0), (3, 1.0)])
+def test_pool_agrees_with_the_reference_queries(api, seed, app, monkeypatch, margin, floor_every):
     monkeypatch.setattr(pool_stock, "INITIAL_MARGIN", margin)
+    monkeypatch.setattr(pool, "FLOOR_EVERY", floor_every)  # 0: floors are raised before every pick
     seed.add_account("rich@example.com", 0)
     with db.connection():
         db.database.execute_sql(f"UPDATE account SET balance = 100000000 WHERE id = {seed.account_id}")
@@ -129,6 +130,8 @@ def test_pool_agrees_with_the_reference_queries(api, seed, app, monkeypatch, mar
                 ours = _counts(counter.stock(operators), (0, 1, 187), SERVICES)
                 assert ours == _counts(reference_stock(operators), (0, 1, 187), SERVICES), (step, operators)
     assert world.sold > 20
+    if floor_every == 0:  # the floors did move past used numbers, and still every pick matched
+        assert max(floor for floor, _ in app.catalog.pool._floors.values()) > 1
 
 
 def test_floor_never_hides_a_number_that_becomes_free(api, seed):

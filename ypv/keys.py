@@ -29,6 +29,7 @@ class AuthedKey:
     scopes: frozenset
     rate_limit: int
     last_used_at: int | None
+    balance: int = 0  # the account's, read with the key: getBalance needs no second query
 
 
 def generate_key() -> str:
@@ -85,7 +86,7 @@ def revoke_key(prefix: str, now: int, account_id: int | None = None) -> int:
 # One indexed lookup, written out rather than built by Peewee on every request:
 # building it is most of the cost of auth. {p} is the driver's placeholder.
 _AUTH_SQL = (
-    "SELECT k.id, k.account_id, k.prefix, k.scopes, k.rate_limit, k.last_used_at "
+    "SELECT k.id, k.account_id, k.prefix, k.scopes, k.rate_limit, k.last_used_at, a.balance "
     "FROM api_key k JOIN account a ON a.id = k.account_id "
     "WHERE k.key_hash = {p} AND k.status = 'active' AND NOT a.disabled"
 )
@@ -102,8 +103,8 @@ def authenticate(key: str | None) -> AuthedKey:
     row = db.fetchone(_AUTH_SQL, (hash_key(key),))
     if row is None:
         raise BadKey()
-    key_id, account_id, prefix, scopes, rate_limit, last_used_at = row
-    return AuthedKey(key_id, account_id, prefix, frozenset(scopes.split(",")), rate_limit, last_used_at)
+    key_id, account_id, prefix, scopes, rate_limit, last_used_at, balance = row
+    return AuthedKey(key_id, account_id, prefix, frozenset(scopes.split(",")), rate_limit, last_used_at, balance)
 
 
 def touch(key: AuthedKey, now: int) -> None:

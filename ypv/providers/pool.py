@@ -7,21 +7,29 @@ free number with the lowest id.
 """
 
 import threading
+import time
 
 from ypv import db
 from ypv.providers import Lease, NumberFilter
 from ypv.providers.pool_stock import StockCounter
 
 # The lowest free number of a country, walked in id order through the
-# (country_id, id) index from a floor (below). {p} is the driver's placeholder.
+# (country_id, id) index from a floor (below), probing the two unique indexes of
+# rental per number. "LIMIT 1 OFFSET 0" keeps PostgreSQL from turning NOT EXISTS
+# into a merge anti-join that reads every live rental (3 ms instead of 0.3 ms);
+# SQLite plans it the same either way. {p} is the driver's placeholder.
 _PICK = ("SELECT n.id, n.phone, n.operator FROM number n "
          "WHERE n.country_id = {p} AND n.id >= {p} AND n.active "
-         "AND NOT EXISTS (SELECT 1 FROM rental l WHERE l.live_number_id = n.id) "
-         "AND NOT EXISTS (SELECT 1 FROM rental r WHERE r.number_id = n.id AND r.service_code = {p})")
+         "AND NOT EXISTS (SELECT 1 FROM rental l WHERE l.live_number_id = n.id LIMIT 1 OFFSET 0) "
+         "AND NOT EXISTS (SELECT 1 FROM rental r WHERE r.number_id = n.id AND r.service_code = {p} "
+         "LIMIT 1 OFFSET 0)")
 # The lowest number of a country at or above a floor that was never rented for a service.
 _FLOOR = ("SELECT n.id FROM number n WHERE n.country_id = {p} AND n.id >= {p} "
           "AND NOT EXISTS (SELECT 1 FROM rental r WHERE r.number_id = n.id AND r.service_code = {p}) "
           "ORDER BY n.id LIMIT 1")
+
+
+FLOOR_EVERY = 1.0  # seconds
 
 
 class LocalPool:
@@ -34,7 +42,7 @@ class LocalPool:
         # history of a popular one) before reaching a free number. Safe to keep
         # and to share between threads and processes: rentals are never deleted,
         # never change number or service, and new numbers get higher ids.
-        self._floors: dict = {}
+        self._floors: dict = {}   # (country, service) -> (floor, when it was last raised)
         self._floors_lock = threading.Lock()
         self._stock = StockCounter()
 
@@ -46,13 +54,17 @@ class LocalPool:
         return Lease(*row) if row else None
 
     def _floor(self, country: int, service: str) -> int:
+        """The pair's floor, raised at most once a second: the query costs a round trip,
+        and a floor a second old only adds that second's sales of the pair to the walk."""
+        now = time.monotonic()
         with self._floors_lock:
-            floor = self._floors.get((country, service), 0)
+            floor, raised = self._floors.setdefault((country, service), (0, now))
+        if now - raised < FLOOR_EVERY:
+            return floor
         row = db.fetchone(_FLOOR, (country, floor, service))
-        if row is not None and row[0] > floor:
-            with self._floors_lock:
-                floor = max(row[0], self._floors.get((country, service), 0))
-                self._floors[(country, service)] = floor
+        with self._floors_lock:
+            floor = max(row[0] if row else 0, self._floors[(country, service)][0])
+            self._floors[(country, service)] = (floor, now)
         return floor
 
     def stock(self, operators: tuple = ()) -> dict:
