@@ -28,10 +28,12 @@ run: install
 # The whole suite on SQLite (the default backend). Each run keeps its temporary files in its own
 # folder: pytest's shared /tmp/pytest-of-$USER prunes older runs' folders, even those of a run in progress.
 test: install system-deps
+	mkdir -p .pytest-tmp
 	$(BIN)/python -m pytest -q --basetemp=.pytest-tmp/sqlite
 
 # The same suite on PostgreSQL (each test gets its own database on $(PG_TEST_URL)).
 test-pg: install system-deps
+	mkdir -p .pytest-tmp
 	YPV_TEST_POSTGRES_URL=$(PG_TEST_URL) $(BIN)/python -m pytest -q --basetemp=.pytest-tmp/postgresql
 
 # The long stress runs whose figures docs/reliability.md publishes, on SQLite then PostgreSQL
