@@ -183,7 +183,7 @@ def test_healthz_is_ok_with_a_live_sweeper(database_url):
         resp = webtest.TestApp(app).get("/healthz")
         assert resp.body == b'{"status":"ok","database":"ok","sweeper":"ok"}'
     finally:
-        app.sweeper.stop()
+        app.stop_background()  # a loop left running would sweep later tests' databases
 
 
 @pytest.mark.parametrize("env, message", [

@@ -28,6 +28,12 @@ class YpvApp(falcon.App):
     sweeper: Sweeper | None = None
     upstream_worker: UpstreamWorker | None = None
 
+    def stop_background(self) -> None:
+        """Stop the sweeper and the upstream worker (tests; gunicorn just exits)."""
+        for loop in (self.sweeper, self.upstream_worker):
+            if loop is not None:
+                loop.stop()
+
 
 def create_app(config: Config, clock=time.time, start_sweeper: bool = False) -> YpvApp:
     """Build the WSGI app. Opens no connection: each request takes one from the pool."""
