@@ -41,7 +41,7 @@ def create_app(config: Config, clock=time.time, start_sweeper: bool = False) -> 
     app = YpvApp()
     app.req_options.strip_url_path_trailing_slash = True
     app.config = config
-    app.catalog = Catalog(ttl=config.stock_cache_seconds)
+    app.catalog = Catalog(ttl=config.stock_cache_seconds, refresh_at=0.75)  # rebuilt before it expires
     app.limiter = RateLimiter(clock=clock)
     app.add_route(HANDLER_PATH, HandlerApi(config, app.catalog, app.limiter, clock))
     app.add_route("/webhooks/sms", SmsWebhook(config.webhook_secret, clock))

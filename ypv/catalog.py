@@ -5,90 +5,37 @@ catalog actions are polled hard and change rarely; stock can therefore be stale
 by at most that long. Writes (import, price set) clear the cache of this process.
 """
 
-import itertools
 import json
-import threading
 import time
-
-from cachetools import LRUCache, TTLCache
 
 from ypv import db
 from ypv.errors import BadCountry, BadService
+from ypv.fresh_cache import FreshCache
 from ypv.models import Country, Number, Price, Service
 from ypv.money import parse_amount
 from ypv.providers.pool import LocalPool, stock_for
 from ypv.upstream import offers
 
+
 class Catalog:
-    def __init__(self, ttl: float = 2.0, clock=time.monotonic, pool: LocalPool | None = None):
-        self._cache = TTLCache(maxsize=256, ttl=ttl, timer=clock)  # key -> (generation, value)
-        self._derived = LRUCache(maxsize=1024)                     # key -> ({input key: generation}, value)
-        self._generations = itertools.count(1)
-        self._lock = threading.Lock()
-        self._computing: dict = {}  # key -> lock held while one thread computes it
-        self._reads = threading.local()  # .stack: what each derived value being built has read
+    def __init__(self, ttl: float = 2.0, clock=time.monotonic, pool: LocalPool | None = None,
+                 refresh_at: float = 1.0):
+        self._cache = FreshCache(ttl, clock, refresh_at=refresh_at)
         self.pool = pool or LocalPool()
 
     def _cached(self, key, compute):
-        with self._lock:
-            # One lookup, one clock read: `key in cache` then `cache[key]` reads the clock
-            # twice, and an entry expiring in between raised KeyError (a spurious BAD_COUNTRY).
-            entry = self._cache.get(key)
-            computing = None if entry is not None else self._computing.setdefault(key, threading.Lock())
-        if entry is None:
-            # One thread computes an expired entry; the others wait for its result
-            # instead of all running the same queries at once (stock takes tens of ms).
-            with computing:
-                with self._lock:
-                    entry = self._cache.get(key)
-                if entry is None:
-                    entry = (next(self._generations), compute())
-                    with self._lock:
-                        self._cache[key] = entry
-        self._record({key: entry[0]})
-        return entry[1]
+        return self._cache.get(key, compute)
 
     def derived(self, key, compute):
-        """A value built from cached values, reused until any value it read is re-read.
+        """A value built from cached values (a whole response body): never older than they are.
 
-        For whole response bodies: a full-catalog getPrices is a megabyte of JSON,
-        rebuilt only when prices or stock were re-read, so it is never staler than
-        they are. What a build read is recorded as it happens (``_record``), so the
-        check is exact and nobody has to list the inputs.
+        A full-catalog getPrices is a megabyte of JSON; it is rebuilt only as its
+        data expires, by one thread, while the others keep sending the last one.
         """
-        with self._lock:
-            entry = self._derived.get(key)
-            current = entry is not None and all(
-                (self._cache.get(k) or (None,))[0] == g for k, g in entry[0].items())
-        if current:
-            self._record(entry[0])
-            return entry[1]
-        stack = self._reads.__dict__.setdefault("stack", [])
-        stack.append({})
-        try:
-            value = compute()
-        finally:
-            reads = stack.pop()
-        if reads:  # built from nothing cached: nothing would ever tell it is stale
-            with self._lock:
-                self._derived[key] = (reads, value)
-        self._record(reads)
-        return value
-
-    def _record(self, reads: dict) -> None:
-        """Note cached values read by the derived values being built on this thread.
-
-        A value read twice at two generations (re-read mid-build) is noted as None,
-        which never matches: such a build is used once and never reused.
-        """
-        for frame in getattr(self._reads, "stack", ()):
-            for key, generation in reads.items():
-                frame[key] = generation if frame.get(key, generation) == generation else None
+        return self._cache.get(key, compute)
 
     def clear(self) -> None:
-        with self._lock:
-            self._cache.clear()
-            self._derived.clear()
+        self._cache.clear()
 
     def services(self) -> dict:
         """{code: name}, ordered by code."""
