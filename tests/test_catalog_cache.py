@@ -4,6 +4,8 @@ The suite's other tests run with a 1 ns cache (every request rebuilds); these ru
 the catalog with a real TTL on a fake clock, where the cached paths are taken.
 """
 
+import json
+
 import pytest
 
 from ypv import catalog_actions, db
@@ -64,3 +66,25 @@ def test_clear_drops_cached_bodies(cached):
     first = _body(ctx, "get_countries")
     ctx.catalog.clear()
     assert _body(ctx, "get_countries") is not first
+
+
+class _Prices:
+    """Just what prices_json reads, with names JSON must escape and costs of every shape."""
+
+    def prices(self):
+        return {(0, "tg"): 150, (0, 'q"ü\\'): 1, (187, "tg"): 300, (5, "zz"): 12_345_678, (5, "ab"): 10}
+
+    def counts(self, operators=()):
+        return {pair: i * 7 for i, pair in enumerate(sorted(self.prices()))}
+
+
+@pytest.mark.parametrize("service,country", [(None, None), ("tg", None), (None, 5), ("tg", 0), ("zz", 0)])
+def test_prices_json_is_what_json_dumps_makes(service, country):
+    catalog = _Prices()
+    ctx = Ctx(key=None, now=0, config=None, catalog=catalog)
+    expected: dict = {}
+    for (c, s), cost in sorted(catalog.prices().items()):
+        if (country is None or c == country) and (service is None or s == service):
+            expected.setdefault(str(c), {})[s] = {"cost": cost / 100, "count": catalog.counts()[(c, s)]}
+    text = json.dumps(expected, ensure_ascii=False, separators=(",", ":"))
+    assert catalog_actions.prices_json(ctx, service, country) == text

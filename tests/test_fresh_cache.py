@@ -100,3 +100,24 @@ def test_without_refresh_ahead_a_value_lives_its_whole_ttl(clock):
     assert cache.get("stock", lambda: "new") == "old"
     clock.now += 0.01
     assert cache.get("stock", lambda: "new") == "new"
+
+
+def test_in_background_mode_the_request_that_starts_a_rebuild_does_not_wait(clock):
+    started = []
+    cache = FreshCache(ttl=2.0, clock=clock, refresh_at=0.75, background=started.append)
+    cache.get("stock", lambda: "old")
+    clock.now += 1.6
+    assert cache.get("stock", lambda: "new") == "old"      # the rebuild was handed over, not run
+    assert cache.get("stock", lambda: "newer") == "old"    # one rebuild at a time
+    started[0]()                                            # the other thread runs it
+    assert cache.get("stock", lambda: "newest") == "new"
+    assert len(started) == 1
+
+
+def test_in_background_mode_an_expired_value_is_still_built_in_place(clock):
+    started = []
+    cache = FreshCache(ttl=2.0, clock=clock, refresh_at=0.75, background=started.append)
+    cache.get("stock", lambda: "old")
+    clock.now += 2.5
+    assert cache.get("stock", lambda: "new") == "new"
+    assert started == []

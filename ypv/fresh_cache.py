@@ -9,8 +9,10 @@ milliseconds to rebuild. The rules:
 * One thread builds a key at a time; when the old value has expired the others
   wait for it, and while it is still in date they keep using it meanwhile.
 * With ``refresh_at`` below 1 (the service uses 3/4), the first request after
-  that fraction of the ttl rebuilds, so under steady traffic values are replaced
-  before they expire and nobody waits at all.
+  that fraction of the ttl starts a rebuild, so under steady traffic values are
+  replaced before they expire and nobody waits at all. With ``background`` (a
+  function that runs a callable on another thread) that request does not wait
+  either: it gets the current value while the rebuild runs beside it.
 
 One clock read per lookup (plus one per build): an entry cannot expire between
 two reads of the same lookup.
@@ -23,9 +25,11 @@ from cachetools import LRUCache
 
 
 class FreshCache:
-    def __init__(self, ttl: float, clock=time.monotonic, maxsize: int = 1024, refresh_at: float = 1.0):
+    def __init__(self, ttl: float, clock=time.monotonic, maxsize: int = 1024, refresh_at: float = 1.0,
+                 background=None):
         self.ttl = ttl
         self.refresh_after = ttl * refresh_at
+        self._background = background
         self._clock = clock
         self._entries = LRUCache(maxsize=maxsize)  # key -> (value, born)
         self._lock = threading.Lock()
@@ -44,6 +48,11 @@ class FreshCache:
         lock = self._lock_for(key)
         if not lock.acquire(blocking=not usable):
             return self._use(entry)                # being rebuilt; the old value is still in date
+        if usable and self._background is not None and not getattr(self._reads, "stack", None):
+            # Not from inside another build: that one needs fresh inputs now, or it would
+            # be born old and rebuilt again at once.
+            self._background(lambda: self._build_then_release(key, build, lock))
+            return self._use(entry)
         try:
             latest = self._entry(key)
             if latest is None or latest is entry:  # nobody rebuilt it while we waited
@@ -66,6 +75,12 @@ class FreshCache:
             if lock is None:
                 lock = self._building[key] = threading.Lock()
             return lock
+
+    def _build_then_release(self, key, build, lock) -> None:
+        try:
+            self._build(key, build)
+        finally:
+            lock.release()                         # taken by the request that started the rebuild
 
     def _build(self, key, build):
         stack = self._reads.__dict__.setdefault("stack", [])

@@ -23,6 +23,7 @@ The counts assume a number keeps its country and operator, as the pool does.
 """
 
 import collections
+import sys
 import threading
 import time
 from collections import Counter
@@ -71,15 +72,16 @@ class StockCounter:
 
     def stock(self, operators: tuple = ()) -> dict:
         """{(country, service): free for service, (country, None): free} for the wanted operators."""
-        with self._lock:
-            used = self._used()
         dialect = "postgresql" if db.is_postgresql() else "sqlite"
         free = _counts(_ACTIVE[dialect])
         free.subtract(_counts(_LIVE))
-        return _combine(free, used - _counts(_BUSY[dialect]), operators)  # `-` keeps positive counts
+        busy = _counts(_BUSY[dialect])
+        with self._lock:  # the running total changes under this lock; read it under it too
+            recent = self._used()
+            return _combine(free, (self._settled, recent), busy, operators)
 
     def _used(self) -> Counter:
-        """used(c, s, o) over every rental: the settled total plus the recent ids counted now."""
+        """Bring the settled total up to date; returns used(c, s, o) over the recent ids, counted now."""
         highest = db.fetchone("SELECT MAX(id) FROM rental", ())[0] or 0
         now = self._clock()
         if self._upto is None:
@@ -93,21 +95,54 @@ class StockCounter:
         if target is not None and target > self._upto:
             self._settled.update(_counts(_USED, self._upto, target))
             self._upto = target
-        return self._settled + _counts(_USED, self._upto, 2**62)
+        return _counts(_USED, self._upto, 2**62)
 
 
 def _counts(sql: str, *params) -> Counter:
-    return Counter({tuple(row[:-1]): row[-1] for row in db.database.execute_sql(db.placeholders(sql), params)})
+    rows = db.database.execute_sql(db.placeholders(sql), params)
+    return Counter({tuple(_interned(v) for v in row[:-1]): row[-1] for row in rows})
 
 
-def _combine(free: Counter, used_free: Counter, operators: tuple) -> dict:
-    """Sum over the wanted operators (all when none are named) into the shape stock_for reads."""
+def _interned(value):
+    return sys.intern(value) if isinstance(value, str) else value
+
+
+_PAIRS: dict = {}
+
+
+def canonical(pair: tuple) -> tuple:
+    """One shared (country, service) tuple for every table of the catalog.
+
+    Each refresh reads the same 30,000 pairs again as new tuples of new strings
+    (a 'tg' per row); one copy of each, shared by prices, stock and counts,
+    saves several MiB for a full catalog and the churn of rebuilding them.
+    """
+    shared = _PAIRS.get(pair)
+    if shared is None:
+        shared = _PAIRS[pair] = (pair[0], _interned(pair[1]))
+    return shared
+
+
+def _combine(free: Counter, used: tuple, busy: Counter, operators: tuple) -> dict:
+    """Sum over the wanted operators (all when none are named) into the shape stock_for reads.
+
+    ``used`` is (settled, recent): the rentals of pool numbers per (country,
+    service, operator). One pass over the settled total (30,000 pairs for a full
+    catalog), no intermediate copies: this runs on every stock refresh.
+    """
     wanted = set(operators)
-    stock: dict = {}
+    per_country: dict = {}
     for (country, operator), count in free.items():
         if not wanted or operator in wanted:
-            stock[(country, None)] = stock.get((country, None), 0) + count
-    for (country, service, operator), count in used_free.items():
-        if not wanted or operator in wanted:
-            stock[(country, service)] = stock.get((country, service), stock.get((country, None), 0)) - count
+            per_country[country] = per_country.get(country, 0) + count
+    stock: dict = {(country, None): count for country, count in per_country.items()}
+    settled, recent = used
+    recent = dict(recent)
+    for rows, fresh in ((settled.items(), True), (recent.items(), False)):
+        for key, count in rows:
+            # Numbers ever rented for the service that are free now: used - busy, never below 0.
+            used_free = count + (recent.pop(key, 0) if fresh else 0) - busy.get(key, 0)
+            if used_free > 0 and (not wanted or key[2] in wanted):
+                pair = canonical(key[:2])
+                stock[pair] = stock.get(pair, per_country.get(key[0], 0)) - used_free
     return stock

@@ -35,6 +35,8 @@ def load() -> dict:
 
 def merged_prices(local: dict, offers: dict) -> dict:
     """{(country, service): customer price}: local/override prices win, then upstream offers."""
+    if not offers:
+        return local  # no upstream: the same table, not a 30,000-entry copy of it (nobody mutates either)
     merged = dict(local)
     for pair, candidates in offers.items():
         if pair not in merged:
