@@ -2,9 +2,10 @@
 
 The shape imitates a service that has run for a while: a full catalog, a pool
 of numbers, funded accounts with several keys each, a long history of finished
-rentals and a set of live ones. History was sold lowest-number-first, as the
-pool does, so every service has a used prefix of the pool: the case that makes
-a naive "lowest free number" scan grow with history.
+rentals and a set of live ones. History was sold lowest-number-first, so every
+service has a used prefix of the pool, with the live rentals right after it:
+the case that makes a naive "lowest free number" scan grow with history and
+with every live rental (ypv/providers/pool.py walks from a floor and a cursor).
 """
 
 import hashlib

@@ -177,7 +177,11 @@ def test_a_number_is_never_rented_twice_for_the_same_service(api, seed):
         sms.deliver("79000000001", "code 12345", int(seed.clock()))
     assert api.body("setStatus", id=1, status=6) == "ACCESS_ACTIVATION"
     assert api.body("getNumber", service="tg") == "ACCESS_NUMBER:2:79000000002"
-    assert api.body("getNumber", service="wa") == "ACCESS_NUMBER:3:79000000001"
+    assert api.body("getNumber", service="tg") == "ACCESS_NUMBER:3:79000000003"
+    assert api.body("getNumber", service="tg") == "ACCESS_NUMBER:4:79180000004"
+    assert api.body("getNumber", service="tg") == "ACCESS_NUMBER:5:79180000005"
+    assert api.body("getNumber", service="tg") == "NO_NUMBERS"  # number 1 is free, but was tg's once
+    assert api.body("getNumber", service="wa") == "ACCESS_NUMBER:6:79000000001"
 
 
 def test_order_id_is_idempotent(api):

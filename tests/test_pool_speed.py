@@ -40,12 +40,13 @@ def reference_stock(operators=()) -> dict:
     return stock
 
 
-def reference_pick(service: str, country: int) -> int | None:
-    """The original pick: the lowest free number, scanning from the first."""
-    row = (_free().where((Number.country == country) & ~fn.EXISTS(
+def reference_pick(service: str, country: int, after: int = 0) -> int | None:
+    """The plain pick: the lowest free number above ``after`` (the last sold in the country), scanning
+    from the first; the lowest free number when there is none above it."""
+    free = [n for (n,) in _free().where((Number.country == country) & ~fn.EXISTS(
         Rental.select(1).where((Rental.number == Number.id) & (Rental.service == service))))
-        .select(Number.id).order_by(Number.id).limit(1).tuples().first())
-    return row[0] if row else None
+        .select(Number.id).order_by(Number.id).tuples()]
+    return next((n for n in free if n > after), free[0] if free else None)
 
 
 def _counts(stock: dict, countries, services) -> dict:
@@ -61,6 +62,7 @@ class World:
         self.live: list = []    # (rental id, phone) that may still be live
         self.next_phone = 79300000000
         self.sold = 0
+        self.last_sold: dict = {}   # country -> number id sold last there
 
     def step(self) -> None:
         action = self.rng.choice(["buy"] * 5 + ["finish", "cancel", "retire", "activate", "add"])
@@ -69,7 +71,7 @@ class World:
     def buy(self) -> None:
         service, country = self.rng.choice(SERVICES), self.rng.choice([0, 0, 0, 187])
         with db.connection():
-            expected = reference_pick(service, country)
+            expected = reference_pick(service, country, self.last_sold.get(country, 0))
         body = self.api.body("getNumber", service=service, country=country)
         if expected is None or country == 187 and service != "tg":
             assert body in ("NO_NUMBERS", "NO_BALANCE"), body
@@ -78,6 +80,7 @@ class World:
         _, rental_id, phone = body.split(":")
         with db.connection():
             assert Number.get(Number.phone == phone).id == expected
+        self.last_sold[country] = expected
         self.live.append((rental_id, phone))
         self.sold += 1
 
@@ -135,14 +138,17 @@ def test_pool_agrees_with_the_reference_queries(api, seed, app, monkeypatch, mar
 
 
 def test_floor_never_hides_a_number_that_becomes_free(api, seed):
-    """Live numbers are skipped but not passed: once released they are sold again, lowest first."""
+    """Live numbers are skipped but not passed: once released they are sold again when the pick
+    comes round to them (next fit: after the last number sold in the country, then from the lowest)."""
     assert api.body("getNumber", service="tg", country=0) == "ACCESS_NUMBER:1:79000000001"
     assert api.body("getNumber", service="wa", country=0) == "ACCESS_NUMBER:2:79000000002"
     assert api.body("getNumber", service="tg", country=0) == "ACCESS_NUMBER:3:79000000003"
     seed.clock.advance(121)
     assert api.body("setStatus", id=2, status=8) == "ACCESS_CANCEL"
-    assert api.body("getNumber", service="tg", country=0) == "ACCESS_NUMBER:4:79000000002"
-    assert api.body("getNumber", service="wa", country=0) == "ACCESS_NUMBER:5:79180000004"  # 1, 3 live
+    assert api.body("getNumber", service="tg", country=0) == "ACCESS_NUMBER:4:79180000004"  # above the last
+    assert api.body("getNumber", service="tg", country=0) == "ACCESS_NUMBER:5:79180000005"
+    assert api.body("getNumber", service="tg", country=0) == "ACCESS_NUMBER:6:79000000002"  # round again
+    assert api.body("getNumber", service="tg", country=0) == "NO_NUMBERS"  # all five live or sold for tg
 
 
 class FakeMonotonic:

@@ -17,7 +17,8 @@ TTL = 1200
 WINDOW = 60
 PRICES = {(0, "tg"): 150, (0, "wa"): 200, (0, "ot"): 25, (187, "tg"): 300}
 PHONE_CODES = {0: 7, 187: 1}
-# (phone, country, operator) in pool order: the pool hands out the lowest free id first.
+# (phone, country, operator) in pool order: the pool hands out the first free id after the last one
+# it sold in the country, wrapping round to the lowest (next fit).
 NUMBERS = (("79000000001", 0, "mts"), ("79000000002", 0, "mts"), ("79000000003", 0, "beeline"),
            ("12025550101", 187, "any"))
 LIVE = ("waiting", "code", "retry")
@@ -134,12 +135,12 @@ class Model:
         return next((r for r in self.rentals if r.account == account and r.order_id == order_id), None)
 
     def _free_number(self, service: str, country: int) -> int | None:
-        for index, (_, number_country, _) in enumerate(NUMBERS):
-            held = any(r.number == index and r.state in LIVE for r in self.rentals)
-            used = any(r.number == index and r.service == service for r in self.rentals)
-            if number_country == country and not held and not used:
-                return index
-        return None
+        sold_here = [r.number for r in self.rentals if r.country == country]
+        last = sold_here[-1] if sold_here else -1
+        free = [index for index, (_, number_country, _) in enumerate(NUMBERS)
+                if number_country == country
+                and not any(r.number == index and (r.state in LIVE or r.service == service) for r in self.rentals)]
+        return next((i for i in free if i > last), free[0] if free else None)
 
     # --- reading and moving an activation -----------------------------------------------------
 

@@ -3,7 +3,15 @@
 Free means: active, not in a live rental (``rental.live_number_id`` is unique,
 so the schema forbids a second live rental), and never rented for this service
 before (``rental`` is unique on number_id + service_code). A purchase gets the
-free number with the lowest id.
+first free number after the last one this process sold in the same country,
+wrapping round to the lowest when none is left above it (next fit).
+
+Why not simply the lowest free number: numbers are rented for twenty minutes, so
+the lowest ids of a country are the ones in live rentals, and a lowest-first pick
+walks past every one of them (measured: 0.6 ms of a 0.9 ms purchase with 66 live
+rentals per country, growing with every sale). Going round the pool, the numbers
+ahead of the cursor are the ones whose rentals ended longest ago. It also spreads
+use evenly over the SIMs instead of wearing out the first ones.
 """
 
 import threading
@@ -13,7 +21,7 @@ from ypv import db
 from ypv.providers import Lease, NumberFilter
 from ypv.providers.pool_stock import StockCounter
 
-# The lowest free number of a country, walked in id order through the
+# The first free number of a country at or above a lower bound, walked in id order through the
 # (country_id, id) index from a floor (below), probing the two unique indexes of
 # rental per number. "LIMIT 1 OFFSET 0" keeps PostgreSQL from turning NOT EXISTS
 # into a merge anti-join that reads every live rental (3 ms instead of 0.3 ms);
@@ -44,14 +52,26 @@ class LocalPool:
         # never change number or service, and new numbers get higher ids.
         self._floors: dict = {}   # (country, service) -> (floor, when it was last raised)
         self._floors_lock = threading.Lock()
+        # country -> id of the number this process sold last there. A hint only:
+        # threads and processes may race on it, the unique indexes keep sales apart.
+        self._cursors: dict = {}
         self._stock = StockCounter()
 
     def acquire(self, service: str, country: int, wanted: NumberFilter) -> Lease | None:
         """Pick a free number inside the caller's write transaction, or None."""
         floor = self._floor(country, service)
-        sql, params = _pick_query(country, floor, service, wanted)
-        row = db.fetchone(sql, params)
-        return Lease(*row) if row else None
+        cursor = self._cursors.get(country, 0)
+        row = self._pick(country, max(floor, cursor + 1), service, wanted)
+        if row is None and cursor >= floor:
+            row = self._pick(country, floor, service, wanted)  # nothing above the cursor: wrap round
+        if row is None:
+            return None
+        self._cursors[country] = row[0]
+        return Lease(*row)
+
+    @staticmethod
+    def _pick(country: int, lowest: int, service: str, wanted: NumberFilter):
+        return db.fetchone(*_pick_query(country, lowest, service, wanted))
 
     def _floor(self, country: int, service: str) -> int:
         """The pair's floor, raised at most once a second: the query costs a round trip,
