@@ -5,6 +5,7 @@ import re
 import threading
 import time
 from collections import Counter
+from pathlib import Path
 
 import requests
 
@@ -153,3 +154,12 @@ def test_no_key_in_anything_the_service_writes(tmp_path, request):
         for model in ALL_MODELS:
             for row in model.select().tuples():
                 assert not any(KEY_PATTERN.search(str(value)) for value in row), model
+
+
+def test_a_sqlite_worker_does_not_load_the_postgresql_driver(tmp_path, request):
+    """psycopg's wheel brings libpq and OpenSSL (11.6 MiB a worker); ypv/wsgi.py keeps them out on SQLite."""
+    server = live_server(tmp_path, request)
+    assert server.get(api_key=server.api_key, action="getBalance")[1].startswith("ACCESS_BALANCE:")
+    workers = Path(f"/proc/{server.process.pid}/task/{server.process.pid}/children").read_text().split()
+    maps = Path(f"/proc/{workers[0]}/maps").read_text()
+    assert ("libpq" in maps) == server.database_url.startswith("postgres")
