@@ -8,23 +8,16 @@ import json
 
 import pytest
 
+from tests.conftest import FakeClock
 from ypv import catalog_actions, db
 from ypv.catalog import Catalog
 from ypv.context import Ctx
 
 
-class Ticking:
-    def __init__(self):
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture
 def cached(app, seed, config):
     """(ctx with a 2-second catalog cache on a fake clock, that clock)."""
-    clock = Ticking()
+    clock = FakeClock(100.0)
     catalog = Catalog(ttl=2.0, clock=clock)
     return Ctx(key=None, now=int(seed.clock()), config=config, catalog=catalog), clock
 

@@ -5,20 +5,13 @@ import time
 
 import pytest
 
+from tests.conftest import FakeClock
 from ypv.fresh_cache import FreshCache
-
-
-class Clock:
-    def __init__(self):
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture
 def clock():
-    return Clock()
+    return FakeClock(100.0)
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ import random
 import pytest
 from peewee import JOIN, fn
 
+from tests.conftest import FakeClock
 from ypv import db, numbers, sms
 from ypv.models import Number, Rental
 from ypv.providers import pool, pool_stock
@@ -122,7 +123,7 @@ def test_pool_agrees_with_the_reference_queries(api, seed, app, monkeypatch, mar
     seed.add_account("rich@example.com", 0)
     with db.connection():
         db.database.execute_sql(f"UPDATE account SET balance = 100000000 WHERE id = {seed.account_id}")
-    clock = FakeMonotonic()
+    clock = FakeClock(1000.0)
     counter = pool_stock.StockCounter(clock=clock)
     world = World(api, seed, app, random.Random(margin))
     for step in range(120):
@@ -149,11 +150,3 @@ def test_floor_never_hides_a_number_that_becomes_free(api, seed):
     assert api.body("getNumber", service="tg", country=0) == "ACCESS_NUMBER:5:79180000005"
     assert api.body("getNumber", service="tg", country=0) == "ACCESS_NUMBER:6:79000000002"  # round again
     assert api.body("getNumber", service="tg", country=0) == "NO_NUMBERS"  # all five live or sold for tg
-
-
-class FakeMonotonic:
-    def __init__(self):
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
