@@ -87,17 +87,13 @@ class Catalog:
         return self.derived(("counts", operators), lambda: self._all_counts(operators))
 
     def _all_counts(self, operators: tuple) -> dict:
-        """What ``count`` answers, for every priced pair; written out (30,000 calls of it took 45 ms)."""
-        stock, local, upstream = self.stock(operators), self.local_prices(), self.upstream_offers()
-        counts = {}
-        for pair in self.prices():
-            pool = stock.get(pair, stock.get((pair[0], None), 0)) if pair in local else 0
-            counts[pair] = max(0, pool) + (offers.upstream_stock(upstream, *pair) if upstream else 0)
-        return counts
+        """What ``count`` answers, for every priced pair, from one read of each table
+        (calling ``count`` itself 30,000 times looks every table up 30,000 times: 45 ms)."""
+        tables = self.stock(operators), self.local_prices(), self.upstream_offers()
+        return {pair: _pair_count(pair, *tables) for pair in self.prices()}
 
     def count(self, country: int, service: str, operators: tuple = ()) -> int:
-        pool = stock_for(self.stock(operators), country, service) if (country, service) in self.local_prices() else 0
-        return pool + offers.upstream_stock(self.upstream_offers(), country, service)
+        return _pair_count((country, service), self.stock(operators), self.local_prices(), self.upstream_offers())
 
     def service(self, code: str | None) -> str:
         """Validate a service code; BAD_SERVICE when missing or unknown."""
@@ -113,6 +109,12 @@ class Catalog:
 
     def price(self, service: str, country: int) -> int | None:
         return self.prices().get((country, service))
+
+
+def _pair_count(pair: tuple, stock: dict, local: dict, upstream: dict) -> int:
+    """Numbers for sale for one (country, service): the pool's, if the operator priced the pair, plus upstreams'."""
+    pool = stock_for(stock, *pair) if pair in local else 0
+    return pool + (offers.upstream_stock(upstream, *pair) if upstream else 0)
 
 
 def _on_own_thread(rebuild) -> None:
