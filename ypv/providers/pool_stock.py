@@ -136,13 +136,17 @@ def _combine(free: Counter, used: tuple, busy: Counter, operators: tuple) -> dic
         if not wanted or operator in wanted:
             per_country[country] = per_country.get(country, 0) + count
     stock: dict = {(country, None): count for country, count in per_country.items()}
+
+    def subtract(key: tuple, used_count: int) -> None:
+        used_free = used_count - busy.get(key, 0)  # ever rented for the service, free now
+        if used_free > 0 and (not wanted or key[2] in wanted):
+            pair = canonical(key[:2])
+            stock[pair] = stock.get(pair, per_country.get(key[0], 0)) - used_free
+
     settled, recent = used
-    recent = dict(recent)
-    for rows, fresh in ((settled.items(), True), (recent.items(), False)):
-        for key, count in rows:
-            # Numbers ever rented for the service that are free now: used - busy, never below 0.
-            used_free = count + (recent.pop(key, 0) if fresh else 0) - busy.get(key, 0)
-            if used_free > 0 and (not wanted or key[2] in wanted):
-                pair = canonical(key[:2])
-                stock[pair] = stock.get(pair, per_country.get(key[0], 0)) - used_free
+    for key, count in settled.items():
+        subtract(key, count + recent.get(key, 0))
+    for key, count in recent.items():
+        if key not in settled:
+            subtract(key, count)
     return stock
