@@ -38,10 +38,18 @@ class Metrics:
             Gauge("ypv_sweeper_last_run_timestamp_seconds", "When the sweeper last finished a sweep",
                   registry=self.registry).set_function(lambda: sweeper.last_run or 0)
         self.registry.register(DatabaseCollector(cache_seconds))
+        # The series of one label set, found once: labels() takes a lock and checks its
+        # arguments on every call. Actions and tokens are bounded sets (ypv/api.py).
+        self._series: dict[tuple, tuple] = {}
 
     def observe_request(self, action: str, token: str, seconds: float) -> None:
-        self.requests.labels(action, token).inc()
-        self.latency.labels(action).observe(seconds)
+        series = self._series.get((action, token))
+        if series is None:
+            series = self._series[(action, token)] = (self.requests.labels(action, token),
+                                                      self.latency.labels(action))
+        requests, latency = series
+        requests.inc()
+        latency.observe(seconds)
         if token == "TOO_MANY_REQUESTS":
             self.rejections.inc()
 

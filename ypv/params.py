@@ -21,10 +21,26 @@ def parse_query(raw: str) -> dict:
 
     Repeated names keep the last value, as PHP (and so SMS-Activate) does.
     """
+    if raw.isascii() and not any(c in raw for c in _ESCAPES):
+        return _plain_pairs(raw)  # what a client library sends: nothing to decode
     text = raw.encode("latin-1", "replace").decode("utf-8", "replace")
     pairs = parse_qsl(text, keep_blank_values=True, encoding="utf-8", errors="replace")
     # NUL is garbage like an undecodable byte (and PostgreSQL refuses it in text): replace it the same way.
     return {k.replace("\x00", "\ufffd"): v.replace("\x00", "\ufffd") for k, v in pairs}
+
+
+_ESCAPES = ("%", "+", "\x00")
+
+
+def _plain_pairs(raw: str) -> dict:
+    """parse_qsl's answer for ASCII text with no escapes, at a third of its cost (every request
+    parses one): split on '&', skip empty parts, a part without '=' is a name with an empty value."""
+    pairs = {}
+    for part in raw.split("&"):
+        if part:
+            name, _, value = part.partition("=")
+            pairs[name] = value
+    return pairs
 
 
 def merge(query: dict, form: dict) -> dict:
