@@ -53,7 +53,7 @@ class Database:
         self.remove()
 
     def remove(self) -> None:
-        for suffix in ("", "-wal", "-shm"):
+        for suffix in ("", "-wal", "-shm", "-keys"):
             Path(f"{self.path}{suffix}").unlink(missing_ok=True)
 
 

@@ -69,7 +69,10 @@ class Gunicorn:
 
 
 def ypv_server(workdir: Path, database_url: str) -> Gunicorn:
-    return Gunicorn("ypv", "ypv.wsgi:app", workdir, {"YPV_DATABASE_URL": database_url})
+    env = {"YPV_DATABASE_URL": database_url}
+    if not database_url.startswith("sqlite"):  # as docs/deploy.md sets it for PostgreSQL
+        env["YPV_KEY_EPOCH_FILE"] = str(workdir / "key-epoch")
+    return Gunicorn("ypv", "ypv.wsgi:app", workdir, env)
 
 
 def bare_server(workdir: Path, bodies_path: Path) -> Gunicorn:

@@ -81,9 +81,11 @@ def clock():
 
 
 @pytest.fixture
-def config(database_url):
+def config(database_url, tmp_path):
+    # SQLite keeps its key epoch beside the file; PostgreSQL needs one named (ypv/key_cache.py).
+    epoch_file = None if database_url.startswith("sqlite") else str(tmp_path / "key-epoch")
     return Config(database_url=database_url, stock_cache_seconds=1e-9, early_cancel_seconds=120,
-                  rental_ttl_seconds=1200)
+                  rental_ttl_seconds=1200, key_epoch_file=epoch_file)
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from ypv import db, keys, sms, wallet
+from ypv import accounts, db, keys, sms, wallet
 
 TEXT = "text/plain; charset=utf-8"
 JSON = "application/json; charset=utf-8"
@@ -44,16 +44,19 @@ def test_bad_action_is_always_plain(api, action):
 
 def test_revoked_key_fails_on_the_very_next_request(api, seed):
     assert api("getBalance")[2] == "ACCESS_BALANCE:100.00"
-    with db.connection(), db.write_transaction():
+    with db.connection():
         keys.revoke_key(keys.key_prefix(seed.key), int(seed.clock()))
     assert api("getBalance") == (200, TEXT, "BAD_KEY")
 
 
 def test_disabled_account_keys_stop_working(api, seed):
-    from ypv.models import Account
+    assert api("getBalance")[2] == "ACCESS_BALANCE:100.00"
     with db.connection():
-        Account.update(disabled=True).where(Account.id == seed.account_id).execute()
+        accounts.set_disabled(seed.account_id, True)
     assert api("getBalance") == (200, TEXT, "BAD_KEY")
+    with db.connection():
+        accounts.set_disabled(seed.account_id, False)
+    assert api("getBalance") == (200, TEXT, "ACCESS_BALANCE:100.00")
 
 
 def test_only_the_hash_is_stored(app, seed):

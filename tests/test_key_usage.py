@@ -1,4 +1,4 @@
-"""Authentication and last use, after the speed work: no auth cache, last_used_at written behind.
+"""Authentication and last use, after the speed work: keys remembered, last_used_at written behind.
 
 Revocation must bite on the very next request even when another process (the
 CLI) revokes; last_used_at is written at once for a key's first use and in
@@ -75,6 +75,18 @@ def test_flush_writes_what_is_pending(app, seed, clock):
 
 
 def test_revoked_from_the_cli_fails_on_the_next_live_request(ypv_server):
-    assert ypv_server.get(action="getBalance")[0] == 200
+    """The server remembers the key (ypv/key_cache.py) after its first request; the revocation,
+    in another process, must still stop the very next one."""
+    for _ in range(3):
+        assert ypv_server.get(action="getBalance")[1].startswith("ACCESS_BALANCE:")
     ypv_server.cli("key", "revoke", ypv_server.api_key[:16])   # another process
     assert ypv_server.get(action="getBalance") == (200, "BAD_KEY")
+
+
+def test_account_disabled_from_the_cli_fails_on_the_next_live_request(ypv_server):
+    for _ in range(3):
+        assert ypv_server.get(action="getBalance")[1].startswith("ACCESS_BALANCE:")
+    ypv_server.cli("account", "disable", "demo@ypv.local")
+    assert ypv_server.get(action="getBalance") == (200, "BAD_KEY")
+    ypv_server.cli("account", "enable", "demo@ypv.local")
+    assert ypv_server.get(action="getBalance")[1].startswith("ACCESS_BALANCE:")

@@ -4,7 +4,7 @@ import re
 
 from peewee import IntegrityError
 
-from ypv import passwords, sessions
+from ypv import db, key_cache, passwords, sessions
 from ypv.errors import NotFound
 from ypv.models import Account
 
@@ -50,10 +50,14 @@ def set_password(account_id: int, password: str) -> None:
 
 
 def set_disabled(account_id: int, disabled: bool) -> None:
-    """Disable (keys stop on the next request, every session ends) or enable an account."""
-    Account.update(disabled=disabled).where(Account.id == account_id).execute()
-    if disabled:
-        sessions.end_all(account_id)
+    """Disable (keys stop on the next request, every session ends) or enable an account.
+
+    Its own transaction: running servers forget every key once it commits (ypv/key_cache.py).
+    """
+    with key_cache.cache.changing_keys(), db.write_transaction():
+        Account.update(disabled=disabled).where(Account.id == account_id).execute()
+        if disabled:
+            sessions.end_all(account_id)
 
 
 def search(text: str, limit: int = 50) -> list[Account]:

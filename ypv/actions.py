@@ -4,7 +4,7 @@ The table at the bottom (``ACTIONS``) maps each action name to its function and
 the scopes that allow it; the handler resource does the rest.
 """
 
-from ypv import catalog_actions, params, rentals
+from ypv import catalog_actions, params, rentals, wallet
 from ypv.context import Ctx
 from ypv.models import Rental
 from ypv.money import as_number, render
@@ -15,8 +15,7 @@ from ypv.upstream import tracking
 
 
 def get_balance(ctx: Ctx, p: dict) -> Reply:
-    # Read in the same statement that authenticated the key (ypv/keys.py): one query, not two.
-    return text(f"ACCESS_BALANCE:{render(ctx.key.balance)}")
+    return text(f"ACCESS_BALANCE:{render(wallet.balance(ctx.account_id))}")
 
 
 def _order(ctx: Ctx, p: dict) -> Rental:

@@ -36,8 +36,7 @@ class HandlerApi:
         # For the request's log line and metrics (ypv/observability.py): a bounded action name.
         req.context.action = action if entry is not None else "unknown"
         try:
-            with db.connection(keep=True):  # the thread keeps it for its next request
-                reply = self._dispatch(p, req, entry)
+            reply = self._dispatch(p, req, entry)
         except RateLimited as exc:
             resp.status = falcon.HTTP_429
             resp.set_header("Retry-After", str(exc.retry_after))
@@ -57,7 +56,13 @@ class HandlerApi:
     on_post = on_get
 
     def _dispatch(self, p: dict, req: falcon.Request, entry) -> Reply:
-        key = keys.authenticate(_api_key(p, req))
+        api_key = _api_key(p, req)
+        # A remembered key needs no database: a 429, or an action served from the catalog's
+        # memory, then never touches it. The thread keeps its connection for its next request.
+        key = keys.remembered(api_key)
+        if key is None:
+            with db.connection(keep=True):
+                key = keys.authenticate(api_key)
         req.context.key_prefix = key.prefix  # never the key: only its public prefix reaches the log
         retry_after = self.limiter.hit(key.id, key.rate_limit)
         if retry_after is not None:
@@ -68,8 +73,9 @@ class HandlerApi:
         if not scopes & key.scopes:
             raise BadScope()
         now = int(self.clock())
-        keys.touch(key, now)
-        return function(Ctx(key=key, now=now, config=self.config, catalog=self.catalog), p)
+        with db.connection(keep=True):
+            keys.touch(key, now)
+            return function(Ctx(key=key, now=now, config=self.config, catalog=self.catalog), p)
 
 
 def _parameters(req: falcon.Request) -> dict:

@@ -5,7 +5,7 @@ import time
 
 import falcon
 
-from ypv import dashboard, db, observability, openapi
+from ypv import dashboard, db, key_cache, observability, openapi
 from ypv.api import HandlerApi
 from ypv.catalog import Catalog
 from ypv.config import Config
@@ -38,6 +38,7 @@ class YpvApp(falcon.App):
 def create_app(config: Config, clock=time.time, start_sweeper: bool = False) -> YpvApp:
     """Build the WSGI app. Opens no connection: each request takes one from the pool."""
     db.open_database(config.database_url)
+    key_cache.cache.attach(config.key_epoch_file)
     app = YpvApp()
     app.req_options.strip_url_path_trailing_slash = True
     app.config = config

@@ -10,10 +10,12 @@ import os
 import sys
 import time
 
-from ypv import accounts, backup, catalog, cli_pool, cli_upstream, db, demo, keys, money, rentals, schema, wallet
+from ypv import accounts, backup, catalog, cli_pool, cli_upstream, db, demo, key_cache, keys, money, rentals, schema
+from ypv import wallet
 from ypv import cli_accounts  # account and key-request commands (dashboard accounts)
 from ypv.config import Config, ConfigError
 from ypv.errors import ApiError, NotFound
+from ypv.key_epoch import EpochUnavailable
 from ypv.models import Account, ApiKey
 
 
@@ -63,7 +65,7 @@ def cmd_key_issue(args, config):
 
 
 def cmd_key_revoke(args, config):
-    with db.connection(), db.write_transaction():
+    with db.connection():
         count = keys.revoke_key(args.prefix, args.now)
     print(f"revoked {count} key(s) {args.prefix}")
 
@@ -116,7 +118,8 @@ def cmd_backup(args, config):
 
 
 def cmd_restore(args, config):
-    saved = backup.restore(config.database_url, args.path)
+    with key_cache.cache.changing_keys():  # any key may differ in the backup: servers forget theirs
+        saved = backup.restore(config.database_url, args.path)
     if saved:
         print(f"previous database saved as {saved}")
     print(f"restored {args.path}; now run: ypv ledger check")
@@ -187,8 +190,9 @@ def main(argv=None, clock=time.time) -> int:
     try:
         config = Config.from_env()
         db.open_database(config.database_url)
+        key_cache.cache.attach(config.key_epoch_file)
         return args.func(args, config) or 0
-    except (ConfigError, ValueError, NotFound) as exc:
+    except (ConfigError, ValueError, NotFound, EpochUnavailable) as exc:
         print(f"ypv: {exc}", file=sys.stderr)
         return 1
     except OSError as exc:  # a file named on the command line cannot be read or written

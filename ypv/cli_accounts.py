@@ -30,7 +30,7 @@ def cmd_account_enable(args, config):
 
 
 def _set_disabled(email: str, disabled: bool) -> None:
-    with db.connection(), db.write_transaction():
+    with db.connection():
         account = accounts.find_account(email)
         accounts.set_disabled(account.id, disabled)
     what = "disabled: its keys and sessions stop working" if disabled else "enabled"

@@ -45,6 +45,8 @@ class Config:
     # Operations (docs/deploy.md): whose X-Forwarded-For to believe, and how log lines look.
     trusted_proxies: tuple = ("127.0.0.1", "::1")
     log_format: str = "text"
+    # Where processes tell each other a key changed (ypv/key_cache.py); default: beside the SQLite file.
+    key_epoch_file: str | None = None
     extra: dict = field(default_factory=dict, compare=False)
 
     @property
@@ -80,6 +82,7 @@ class Config:
             public_url=env.get("YPV_PUBLIC_URL", "").strip().rstrip("/") or None,
             trusted_proxies=_list(env, "YPV_TRUSTED_PROXIES", cls.trusted_proxies),
             log_format=env.get("YPV_LOG_FORMAT", "text").strip().lower(),
+            key_epoch_file=env.get("YPV_KEY_EPOCH_FILE", "").strip() or None,
         )
         config.validate()
         return config

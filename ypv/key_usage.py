@@ -28,11 +28,15 @@ class UsageLog:
         self._oldest: int | None = None
         self._database = None                # the database the pending refreshes belong to
 
-    def note(self, key_id: int, last_used_at: int | None, now: int) -> None:
-        """Record a use; writes at once for a first use, else only when a batch is due."""
+    def note(self, key_id: int, last_used_at: int | None, now: int) -> bool:
+        """Record a use; writes at once for a first use, else only when a batch is due.
+
+        True when the use was recorded (``now`` is the key's last use from here on).
+        """
+        recorded = last_used_at is None or now - last_used_at >= EVERY
         if last_used_at is None:
             write({key_id: now})
-        elif now - last_used_at >= EVERY:
+        elif recorded:
             with self._lock:
                 if self._database is not db.database.obj:   # tests open a new database per test
                     self._pending, self._oldest, self._database = {}, None, db.database.obj
@@ -40,6 +44,7 @@ class UsageLog:
                 self._oldest = now if self._oldest is None else min(self._oldest, now)
         if self._oldest is not None and now - self._oldest >= FLUSH_AFTER:
             self.flush()
+        return recorded
 
     def flush(self) -> int:
         """Write every pending refresh; returns how many keys were written."""

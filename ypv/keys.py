@@ -8,10 +8,11 @@ plaintext is returned once, to the caller that issued it, and never stored.
 import hashlib
 import re
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ypv import db, key_usage
 from ypv.errors import BadKey, NotFound
+from ypv.key_cache import cache
 from ypv.models import Account, ApiKey
 
 KEY_PATTERN = re.compile(r"^ypv_[0-9a-f]{64}$")
@@ -19,9 +20,9 @@ PREFIX_LENGTH = 16
 SCOPES = ("balance", "prices", "purchase", "cancel")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class AuthedKey:
-    """What a request knows about its caller after authentication."""
+    """What a request knows about its caller after authentication (kept in ypv/key_cache.py)."""
 
     id: int
     account_id: int
@@ -29,7 +30,7 @@ class AuthedKey:
     scopes: frozenset
     rate_limit: int
     last_used_at: int | None
-    balance: int = 0  # the account's, read with the key: getBalance needs no second query
+    key_hash: str
 
 
 def generate_key() -> str:
@@ -69,7 +70,13 @@ def revoke_key(prefix: str, now: int, account_id: int | None = None) -> int:
 
     With ``account_id`` (the dashboard) only that account's keys can match, so a
     customer naming someone else's key gets the same NotFound as for no key at all.
+    Its own transaction: running servers forget every key once it commits.
     """
+    with cache.changing_keys(), db.write_transaction():
+        return _revoke(prefix, now, account_id)
+
+
+def _revoke(prefix: str, now: int, account_id: int | None) -> int:
     query = ApiKey.update(status="revoked", decided_at=now).where(ApiKey.status == "active")
     if account_id is not None:
         query = query.where(ApiKey.account == account_id)
@@ -86,30 +93,49 @@ def revoke_key(prefix: str, now: int, account_id: int | None = None) -> int:
 # One indexed lookup, written out rather than built by Peewee on every request:
 # building it is most of the cost of auth. {p} is the driver's placeholder.
 _AUTH_SQL = (
-    "SELECT k.id, k.account_id, k.prefix, k.scopes, k.rate_limit, k.last_used_at, a.balance "
+    "SELECT k.id, k.account_id, k.prefix, k.scopes, k.rate_limit, k.last_used_at "
     "FROM api_key k JOIN account a ON a.id = k.account_id "
     "WHERE k.key_hash = {p} AND k.status = 'active' AND NOT a.disabled"
 )
+_scope_sets: dict[str, frozenset] = {}  # 'balance,prices' -> one shared frozenset (15 possible)
 
 
 def authenticate(key: str | None) -> AuthedKey:
     """Resolve a plaintext key to its active row, or raise BadKey.
 
-    No cache: revocation (from the CLI, the dashboard or another process) must
-    take effect on the very next request, and this is one indexed lookup.
+    Remembered between requests (ypv/key_cache.py) only under the rule that makes a
+    revocation, from any process on the box, take effect on the very next request.
+    Unknown keys are never remembered: a new key works at once, and guesses cost no memory.
     """
-    if not key or not KEY_PATTERN.match(key):
-        raise BadKey()
-    row = db.fetchone(_AUTH_SQL, (hash_key(key),))
+    key_hash = _checked_hash(key)
+    authed, epoch = cache.get(key_hash)
+    if authed is not None:
+        return authed
+    row = db.fetchone(_AUTH_SQL, (key_hash,))
     if row is None:
         raise BadKey()
-    key_id, account_id, prefix, scopes, rate_limit, last_used_at, balance = row
-    return AuthedKey(key_id, account_id, prefix, frozenset(scopes.split(",")), rate_limit, last_used_at, balance)
+    key_id, account_id, prefix, scopes, rate_limit, last_used_at = row
+    scope_set = _scope_sets.get(scopes) or _scope_sets.setdefault(scopes, frozenset(scopes.split(",")))
+    authed = AuthedKey(key_id, account_id, prefix, scope_set, rate_limit, last_used_at, key_hash)
+    cache.put(key_hash, authed, epoch)
+    return authed
+
+
+def remembered(key: str | None) -> AuthedKey | None:
+    """The key as the cache holds it, or None: then ``authenticate`` (which needs a connection)."""
+    return cache.get(_checked_hash(key))[0]
+
+
+def _checked_hash(key: str | None) -> str:
+    if not key or not KEY_PATTERN.match(key):
+        raise BadKey()
+    return hash_key(key)
 
 
 def touch(key: AuthedKey, now: int) -> None:
     """Record last use: at once the first time, then at most once a minute, in batches."""
-    key_usage.usage.note(key.id, key.last_used_at, now)
+    if key_usage.usage.note(key.id, key.last_used_at, now):
+        cache.replace(key, replace(key, last_used_at=now))  # or every request would note it again
 
 
 # --- requests: a customer asks, an operator approves (the key is mailed once) or denies ----

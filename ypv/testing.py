@@ -77,6 +77,8 @@ class YpvServer:
         self.webhook_secret = secrets.token_hex(16)
         self.env = {**os.environ, "YPV_DATABASE_URL": self.database_url, "YPV_BIND": f"127.0.0.1:{self.port}",
                     "YPV_WEBHOOK_SECRET": self.webhook_secret, **(env or {})}
+        if not self.database_url.startswith("sqlite"):  # SQLite keeps its key epoch beside the file
+            self.env.setdefault("YPV_KEY_EPOCH_FILE", str(self.workdir / "key-epoch"))
         self.api_key: str | None = None
         self.process: subprocess.Popen | None = None
 

@@ -260,7 +260,7 @@ class ActivationMachine(RuleBasedStateMachine):
         self.model.balances[account] += amount
 
     def _revoke(self, key: str) -> None:
-        with db.connection(), db.write_transaction():
+        with db.connection():  # revoke_key is its own transaction (ypv/key_cache.py)
             try:
                 keys.revoke_key(keys.key_prefix(key), int(self.clock()))
                 revoked = True

@@ -141,8 +141,7 @@ class AccountStatus(Page):
             return visit.fail(404, "No such account", "There is no account with that number.")
         if disable and account_id == visit.account.id:
             return AccountView.get(self, visit, account_id, status=422, error="You cannot disable your own account.")
-        with db.write_transaction():
-            accounts.set_disabled(account_id, disable)
+        accounts.set_disabled(account_id, disable)
         visit.redirect(f"/admin/accounts/{account_id}", notice="disabled" if disable else "enabled")
 
 

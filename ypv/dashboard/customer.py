@@ -72,8 +72,7 @@ class KeyRevoke(Page):
 
     def post(self, visit: Visit, key_id: int):
         try:
-            with db.write_transaction():
-                keys.revoke_key(str(key_id), visit.now, account_id=visit.account.id)
+            keys.revoke_key(str(key_id), visit.now, account_id=visit.account.id)
         except NotFound:
             return _no_such_key(visit)
         visit.redirect("/dashboard/api", notice="key-revoked")

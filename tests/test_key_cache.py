@@ -1,0 +1,124 @@
+"""The key cache (ypv/key_cache.py) and its epoch file (ypv/key_epoch.py).
+
+Keys are remembered between requests, and never served after a change that
+turns them off. The cross-process case (a real gunicorn, `ypv key revoke` and
+`ypv account disable` in other processes) is in tests/test_key_usage.py.
+"""
+
+import secrets
+
+import pytest
+
+from ypv import accounts, db, key_usage, keys
+from ypv.key_cache import TTL, cache
+from ypv.key_epoch import EpochUnavailable, KeyEpoch
+
+TEXT = "text/plain; charset=utf-8"
+
+
+def _rename_table(old: str, new: str) -> None:
+    with db.connection():
+        db.database.execute_sql(f"ALTER TABLE {old} RENAME TO {new}")
+
+
+def test_a_remembered_key_is_not_looked_up_again(api, seed):
+    other = seed.add_key()
+    assert api("getBalance") == (200, TEXT, "ACCESS_BALANCE:100.00")
+    _rename_table("api_key", "api_key_away")  # from here a lookup fails
+    try:
+        assert api("getBalance", key=other) == (200, TEXT, "ERROR_SQL")
+        assert api("getBalance") == (200, TEXT, "ACCESS_BALANCE:100.00")
+    finally:
+        _rename_table("api_key_away", "api_key")
+
+
+def test_a_lookup_that_races_a_revocation_is_never_used(api, seed):
+    key_hash = keys.hash_key(seed.key)
+    with db.connection():
+        _, read_before = cache.get(key_hash)          # what authenticate reads before its lookup
+        looked_up = keys.authenticate(seed.key)       # the row, still active
+        keys.revoke_key(keys.key_prefix(seed.key), int(seed.clock()))  # commits while "in flight"
+    cache.put(key_hash, looked_up, read_before)       # the lookup finishes and stores what it read
+    assert api("getBalance") == (200, TEXT, "BAD_KEY")
+
+
+def test_disabling_an_account_forgets_its_keys_at_once(api, seed):
+    second = seed.add_key()
+    assert api("getBalance", key=second) == (200, TEXT, "ACCESS_BALANCE:100.00")
+    with db.connection():
+        accounts.set_disabled(seed.account_id, True)
+    assert api("getBalance", key=second) == (200, TEXT, "BAD_KEY")
+    assert api("getBalance") == (200, TEXT, "BAD_KEY")
+
+
+def test_a_change_made_around_ypv_is_seen_within_the_ttl(api, seed, clock, monkeypatch):
+    """SQL typed into a database shell writes no new epoch: the entry's age bounds it."""
+    monkeypatch.setattr(cache, "_clock", clock)
+    assert api("getBalance") == (200, TEXT, "ACCESS_BALANCE:100.00")
+    with db.connection():
+        db.database.execute_sql("UPDATE api_key SET status = 'revoked'")
+    assert api("getBalance") == (200, TEXT, "ACCESS_BALANCE:100.00")
+    clock.advance(TTL)
+    assert api("getBalance") == (200, TEXT, "BAD_KEY")
+
+
+def test_unknown_keys_are_never_remembered(api, seed):
+    api("getBalance")
+    before = len(cache._entries)
+    for _ in range(50):
+        assert api("getBalance", key="ypv_" + secrets.token_hex(32)) == (200, TEXT, "BAD_KEY")
+    assert len(cache._entries) == before
+
+
+def test_a_key_change_inside_an_open_transaction_is_refused(api, seed):
+    with db.connection(), pytest.raises(RuntimeError, match="must wrap the transaction"):
+        with db.write_transaction():
+            keys.revoke_key(keys.key_prefix(seed.key), int(seed.clock()))
+    assert api("getBalance") == (200, TEXT, "ACCESS_BALANCE:100.00")  # rolled back: nothing changed
+
+
+def test_a_process_that_cannot_write_the_epoch_refuses_to_revoke(api, seed, monkeypatch):
+    api("getBalance")
+    monkeypatch.setattr(cache._epoch, "writable", False)
+    with db.connection(), pytest.raises(EpochUnavailable, match="cannot write the key epoch file"):
+        keys.revoke_key(keys.key_prefix(seed.key), int(seed.clock()))
+    assert api("getBalance") == (200, TEXT, "ACCESS_BALANCE:100.00")  # refused before anything changed
+
+
+def test_first_use_is_written_once_while_the_key_is_remembered(api, seed, monkeypatch):
+    writes = []
+    real_write = key_usage.write
+    monkeypatch.setattr(key_usage, "write", lambda times: (writes.append(dict(times)), real_write(times)))
+    for _ in range(5):
+        assert api("getBalance")[2] == "ACCESS_BALANCE:100.00"
+    assert writes == [{1: int(seed.clock())}]
+
+
+def test_without_an_epoch_file_nothing_is_remembered(app, config, seed, tmp_path):
+    """PostgreSQL with no YPV_KEY_EPOCH_FILE: no place every process is sure to see, so no cache.
+    SQLite always has one: beside its file."""
+    cache.attach(None)
+    with db.connection():
+        keys.authenticate(seed.key)
+        remembered = cache.get(keys.hash_key(seed.key))[0]
+    if db.is_sqlite():
+        assert remembered is not None
+        assert (tmp_path / "ypv.sqlite3-keys").stat().st_size == 8
+    else:
+        assert remembered is None
+
+
+def test_two_mappings_of_one_epoch_file_see_each_other(tmp_path):
+    first, second = KeyEpoch(str(tmp_path / "epoch")), KeyEpoch(str(tmp_path / "epoch"))
+    assert first.read() == second.read() == bytes(8)  # a new file: eight zero bytes
+    first.change()
+    assert second.read() == first.read() != bytes(8)
+    second.change()
+    assert first.read() == second.read()
+
+
+def test_an_epoch_file_that_cannot_be_opened_turns_the_cache_off(tmp_path):
+    epoch = KeyEpoch(str(tmp_path / "no-such-folder" / "epoch"))
+    assert (epoch.readable, epoch.writable) == (False, False)
+    with pytest.raises(EpochUnavailable):
+        epoch.change()
