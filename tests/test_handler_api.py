@@ -430,3 +430,17 @@ def test_get_operators(api):
         200, JSON, '{"status":"success","countryOperators":{"0":["any","beeline","mts","tele2"]}}')
     assert api.body("getOperators") == \
         '{"status":"success","countryOperators":{"0":["any","beeline","mts","tele2"],"187":["any"]}}'
+
+
+def test_the_hand_written_read_gives_what_peewee_gives(api, seed):
+    """db.get_model (every getStatus) against Peewee's own get: same data, nothing dirty, and
+    the instance behaves as a model (save writes only what changed)."""
+    from ypv.models import Rental
+    rental_id = int(api("getNumber", service="tg", country="0")[2].split(":")[1])
+    with db.connection():
+        ours = db.get_model(Rental, "id = {p}", (rental_id,))
+        peewee = Rental.get_by_id(rental_id)
+        assert ours.__data__ == peewee.__data__ and ours._dirty == peewee._dirty == set()
+        assert (ours.account_id, ours.account.id) == (seed.account_id, seed.account_id)
+        ours.code = "123456"
+        assert ours._dirty == {"code"}
