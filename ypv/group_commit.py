@@ -16,13 +16,22 @@ from ypv import db
 
 
 class _Item:
-    __slots__ = ("fn", "done", "result", "error")
+    __slots__ = ("fn", "done", "result", "error", "wake")
 
     def __init__(self, fn):
         self.fn, self.done, self.result, self.error = fn, False, None, None
+        self.wake = threading.Event()  # set when the item is done, or when it must lead the next batch
 
 
 class GroupCommit:
+    """The queue's first item leads: it runs everything queued when it gets the write lock.
+
+    Followers sleep on their own event, and the leader wakes each of them at once when
+    their batch has committed, then wakes the new first item to lead the next batch
+    (threads waiting their turn on one lock would instead wake one after another, each
+    only to find its work done, while the next batch waits behind them).
+    """
+
     def __init__(self):
         self._lock = threading.Lock()
         self._queue: list = []
@@ -34,26 +43,40 @@ class GroupCommit:
         item = _Item(fn)
         with self._lock:
             self._queue.append(item)
-        with db.sqlite_writer:             # one leader at a time; the queue fills meanwhile
-            if not item.done:
-                with self._lock:
-                    batch, self._queue = self._queue, []
-                _run_batch(batch)
+            leads = len(self._queue) == 1
+        if not leads:
+            item.wake.wait()
+        if not item.done:
+            self._lead(item)
         if item.error is not None:
             raise item.error
         return item.result
+
+    def _lead(self, leader: _Item) -> None:
+        batch = [leader]                   # the queue's first item
+        try:
+            with db.sqlite_writer:         # the CLI and other writers of this process; the queue fills meanwhile
+                with self._lock:
+                    batch = list(self._queue)
+                _run_batch(batch)
+        finally:                           # whatever happened, nobody may wait for a wake that never comes
+            with self._lock:
+                del self._queue[:len(batch)]  # the batch is the queue's head: items only join at the tail
+                following = self._queue[0] if self._queue else None
+            for item in batch[1:]:
+                item.wake.set()
+            if following is not None:
+                following.wake.set()
 
 
 def _run_batch(batch: list) -> None:
     try:
         with db.database.atomic():        # BEGIN IMMEDIATE ... one COMMIT for all
-            for item in batch:
-                try:
-                    with db.database.atomic():  # a savepoint: a failure undoes this item only
-                        item.result = item.fn()
-                except Exception as exc:        # the item's own answer (NO_NUMBERS …), or a bug
-                    item.error = exc
-    except BaseException as exc:          # BEGIN or COMMIT failed: nothing in the batch happened
+            if len(batch) == 1:
+                batch[0].result = batch[0].fn()  # alone: a failure rolls the transaction back (below)
+            else:
+                _run_each_in_a_savepoint(batch)
+    except BaseException as exc:          # BEGIN or COMMIT failed, or the lone item did: nothing happened
         for item in batch:
             item.result, item.error = None, exc
         if not isinstance(exc, Exception):
@@ -61,6 +84,15 @@ def _run_batch(batch: list) -> None:
     finally:
         for item in batch:
             item.done = True
+
+
+def _run_each_in_a_savepoint(batch: list) -> None:
+    for item in batch:
+        try:
+            with db.database.atomic():  # a savepoint: a failure undoes this item only
+                item.result = item.fn()
+        except Exception as exc:        # the item's own answer (NO_NUMBERS …), or a bug
+            item.error = exc
 
 
 group = GroupCommit()
