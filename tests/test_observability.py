@@ -201,3 +201,14 @@ def test_operations_settings_parse():
     assert Config.from_env({"YPV_TRUSTED_PROXIES": "none"}).trusted_proxies == ()
     config = Config.from_env({"YPV_TRUSTED_PROXIES": "10.0.0.0/8, ::1", "YPV_LOG_FORMAT": "JSON"})
     assert (config.trusted_proxies, config.log_format) == (("10.0.0.0/8", "::1"), "json")
+
+
+@pytest.mark.parametrize("created", [1_790_000_000.0, 1_790_000_000.999, 1_790_000_001.5, 1_790_000_000.25])
+def test_text_lines_keep_the_standard_format_with_the_time_made_once_a_second(created):
+    """The text formatter remembers the time's text per second; lines must be what
+    logging.Formatter(TEXT_FORMAT) writes, whichever second came before."""
+    formatter = logs.TextFormatter()
+    for when in (created - 1, created, created):  # a cached earlier second, then the same one twice
+        record = logging.LogRecord("ypv.request", logging.INFO, __file__, 0, "rid=ab", None, None)
+        record.created, record.msecs = when, (when - int(when)) * 1000 // 1
+        assert formatter.format(record) == logging.Formatter(logs.TEXT_FORMAT).format(record)
