@@ -48,14 +48,7 @@ class KeyEpoch:
 
     def _open(self, path: str):
         try:
-            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o660)
-            self.writable = True
-        except PermissionError:
-            try:
-                fd = os.open(path, os.O_RDONLY)
-            except OSError as exc:
-                log.warning("key epoch file %s: %s; keys are looked up on every request", path, exc)
-                return None
+            fd = self._open_file(path)
         except OSError as exc:
             log.warning("key epoch file %s: %s; keys are looked up on every request", path, exc)
             return None
@@ -63,6 +56,14 @@ class KeyEpoch:
             return self._map_file(fd)
         finally:
             os.close(fd)
+
+    def _open_file(self, path: str) -> int:
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o660)
+        except PermissionError:  # another user's file: this process may remember keys, not change them
+            return os.open(path, os.O_RDONLY)
+        self.writable = True
+        return fd
 
     def _map_file(self, fd: int):
         if self.writable and os.fstat(fd).st_size < SIZE:
