@@ -56,13 +56,13 @@ class HandlerApi:
     on_post = on_get
 
     def _dispatch(self, p: dict, req: falcon.Request, entry) -> Reply:
-        api_key = _api_key(p, req)
+        key_hash = keys.checked_hash(_api_key(p, req))
         # A remembered key needs no database: a 429, or an action served from the catalog's
         # memory, then never touches it. The thread keeps its connection for its next request.
-        key = keys.remembered(api_key)
+        key, read_under = keys.remembered(key_hash)
         if key is None:
             with db.connection(keep=True):
-                key = keys.authenticate(api_key)
+                key = keys.look_up(key_hash, read_under)
         req.context.key_prefix = key.prefix  # never the key: only its public prefix reaches the log
         retry_after = self.limiter.hit(key.id, key.rate_limit)
         if retry_after is not None:

@@ -107,29 +107,34 @@ def authenticate(key: str | None) -> AuthedKey:
     revocation, from any process on the box, take effect on the very next request.
     Unknown keys are never remembered: a new key works at once, and guesses cost no memory.
     """
-    key_hash = _checked_hash(key)
-    authed, epoch = cache.get(key_hash)
-    if authed is not None:
-        return authed
+    key_hash = checked_hash(key)
+    authed, read_under = remembered(key_hash)
+    return authed if authed is not None else look_up(key_hash, read_under)
+
+
+def checked_hash(key: str | None) -> str:
+    """The key's SHA-256, or BadKey for anything not shaped like a key."""
+    if not key or not KEY_PATTERN.match(key):
+        raise BadKey()
+    return hash_key(key)
+
+
+def remembered(key_hash: str) -> tuple[AuthedKey | None, bytes | None]:
+    """(the key as the cache holds it, or None; what a lookup must be stored under).
+    The handler asks this first: a remembered key needs no database connection."""
+    return cache.get(key_hash)
+
+
+def look_up(key_hash: str, read_under: bytes | None) -> AuthedKey:
+    """The active key with this hash from the database (inside a connection), or BadKey."""
     row = db.fetchone(_AUTH_SQL, (key_hash,))
     if row is None:
         raise BadKey()
     key_id, account_id, prefix, scopes, rate_limit, last_used_at = row
     scope_set = _scope_sets.get(scopes) or _scope_sets.setdefault(scopes, frozenset(scopes.split(",")))
     authed = AuthedKey(key_id, account_id, prefix, scope_set, rate_limit, last_used_at, key_hash)
-    cache.put(key_hash, authed, epoch)
+    cache.put(key_hash, authed, read_under)
     return authed
-
-
-def remembered(key: str | None) -> AuthedKey | None:
-    """The key as the cache holds it, or None: then ``authenticate`` (which needs a connection)."""
-    return cache.get(_checked_hash(key))[0]
-
-
-def _checked_hash(key: str | None) -> str:
-    if not key or not KEY_PATTERN.match(key):
-        raise BadKey()
-    return hash_key(key)
 
 
 def touch(key: AuthedKey, now: int) -> None:
