@@ -99,6 +99,19 @@ def test_idle_keys_are_dropped():
     assert len(limiter) == 0
 
 
+def test_a_sweep_keeps_keys_with_requests_still_in_the_window():
+    clock = Clock()
+    limiter = RateLimiter(clock)
+    assert limiter.hit(1, 2) is None
+    clock.now += 30
+    assert [limiter.hit(2, 2), limiter.hit(2, 2)] == [None, None]  # key 2's ring is full
+    clock.now += 31  # key 1's only request has left the window; key 2's have not
+    assert len(limiter) == 1
+    assert limiter.hit(2, 2) == 29  # still counted after the sweep: exactness is kept
+    clock.now += 29
+    assert limiter.hit(2, 2) is None
+
+
 def test_exact_under_eight_threads():
     clock = Clock()
     limiter = RateLimiter(clock)

@@ -8,6 +8,7 @@ cancelled, retired, re-activated and added, on both backends.
 """
 
 import random
+import sys
 
 import pytest
 from peewee import JOIN, fn
@@ -150,3 +151,19 @@ def test_floor_never_hides_a_number_that_becomes_free(api, seed):
     assert api.body("getNumber", service="tg", country=0) == "ACCESS_NUMBER:5:79180000005"
     assert api.body("getNumber", service="tg", country=0) == "ACCESS_NUMBER:6:79000000002"  # round again
     assert api.body("getNumber", service="tg", country=0) == "NO_NUMBERS"  # all five live or sold for tg
+
+
+def test_catalog_tables_share_one_object_per_pair_and_per_value(monkeypatch):
+    """Rebuilt tables hand out the objects the last build made, and the sharing tables stay bounded."""
+    first, second = (12, "".join(["t", "g"])), (12, "".join(["t", "g"]))
+    assert first is not second and first[1] is not second[1]
+    shared = pool_stock.canonical(first)
+    assert pool_stock.canonical(second) is shared and shared[1] is sys.intern("tg")
+    assert next(k for k in pool_stock._PAIRS if k == first) is shared  # one tuple per pair, not two
+
+    big = int("1234567")
+    assert pool_stock.shared_int(int("1234567")) is pool_stock.shared_int(big)
+    monkeypatch.setattr(pool_stock, "MAX_NUMBERS", 3)
+    for value in range(1000, 1010):
+        assert pool_stock.shared_int(value) == value
+    assert len(pool_stock._NUMBERS) <= 3

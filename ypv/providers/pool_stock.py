@@ -108,6 +108,8 @@ def _interned(value):
 
 
 _PAIRS: dict = {}
+_NUMBERS: dict = {}
+MAX_NUMBERS = 100_000  # distinct values kept; past this the table starts again (memory stays bounded)
 
 
 def canonical(pair: tuple) -> tuple:
@@ -116,10 +118,30 @@ def canonical(pair: tuple) -> tuple:
     Each refresh reads the same 30,000 pairs again as new tuples of new strings
     (a 'tg' per row); one copy of each, shared by prices, stock and counts,
     saves several MiB for a full catalog and the churn of rebuilding them.
+    The shared tuple is its own key: keeping the caller's tuple as the key
+    would hold a second copy of every pair.
     """
     shared = _PAIRS.get(pair)
     if shared is None:
-        shared = _PAIRS[pair] = (pair[0], _interned(pair[1]))
+        shared = (pair[0], _interned(pair[1]))
+        _PAIRS[shared] = shared
+    return shared
+
+
+def shared_int(value: int) -> int:
+    """One int object per value across the catalog's tables (prices, stock, counts).
+
+    Python shares only -5..256; every other count or price a refresh computes is a
+    new object, 30,000 of them per table every couple of seconds. Those that live
+    on in the new table sit in memory pages among the old table's dying ones and
+    keep them from going back to the system. Handing out the same object for the
+    same value means a refresh that changes little allocates little.
+    """
+    shared = _NUMBERS.get(value)
+    if shared is None:
+        if len(_NUMBERS) >= MAX_NUMBERS:
+            _NUMBERS.clear()
+        shared = _NUMBERS[value] = value
     return shared
 
 
@@ -141,7 +163,7 @@ def _combine(free: Counter, used: tuple, busy: Counter, operators: tuple) -> dic
         used_free = used_count - busy.get(key, 0)  # ever rented for the service, free now
         if used_free > 0 and (not wanted or key[2] in wanted):
             pair = canonical(key[:2])
-            stock[pair] = stock.get(pair, per_country.get(key[0], 0)) - used_free
+            stock[pair] = shared_int(stock.get(pair, per_country.get(key[0], 0)) - used_free)
 
     settled, recent = used
     for key, count in settled.items():
