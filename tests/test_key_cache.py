@@ -9,7 +9,7 @@ import secrets
 
 import pytest
 
-from ypv import accounts, db, key_usage, keys
+from ypv import accounts, db, key_usage, keys, wallet
 from ypv.key_cache import TTL, cache
 from ypv.key_epoch import EpochUnavailable, KeyEpoch
 
@@ -30,6 +30,29 @@ def test_a_remembered_key_is_not_looked_up_again(api, seed):
         assert api("getBalance") == (200, TEXT, "ACCESS_BALANCE:100.00")
     finally:
         _rename_table("api_key_away", "api_key")
+
+
+def test_getbalance_reads_the_balance_with_the_key_or_alone(api, seed, monkeypatch):
+    """A key not remembered brings its balance in the one lookup query; a remembered one needs
+    one query for the balance. Either way the answer is the balance as it is now."""
+    second = seed.add_key()
+    with db.connection(), db.write_transaction():
+        wallet.credit(seed.account_id, 250, "topup", int(seed.clock()))
+    selects, real = [], db.database.obj.execute_sql
+
+    def counting(sql, params=None, *args, **kwargs):
+        if sql.lstrip().upper().startswith("SELECT"):
+            selects.append(sql)
+        return real(sql, params, *args, **kwargs)
+
+    monkeypatch.setattr(db.database.obj, "execute_sql", counting)
+    assert api("getBalance", key=second) == (200, TEXT, "ACCESS_BALANCE:102.50")
+    assert len(selects) == 1 and "a.balance" in selects[0]
+    with db.connection(), db.write_transaction():
+        wallet.credit(seed.account_id, -50, "adjust", int(seed.clock()))
+    selects.clear()
+    assert api("getBalance", key=second) == (200, TEXT, "ACCESS_BALANCE:102.00")
+    assert len(selects) == 1 and "api_key" not in selects[0]
 
 
 def test_a_lookup_that_races_a_revocation_is_never_used(api, seed):

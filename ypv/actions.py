@@ -15,7 +15,8 @@ from ypv.upstream import tracking
 
 
 def get_balance(ctx: Ctx, p: dict) -> Reply:
-    return text(f"ACCESS_BALANCE:{render(wallet.balance(ctx.account_id))}")
+    balance = ctx.balance_read if ctx.balance_read is not None else wallet.balance(ctx.account_id)
+    return text(f"ACCESS_BALANCE:{render(balance)}")
 
 
 def _order(ctx: Ctx, p: dict) -> Rental:

@@ -60,9 +60,10 @@ class HandlerApi:
         # A remembered key needs no database: a 429, or an action served from the catalog's
         # memory, then never touches it. The thread keeps its connection for its next request.
         key, read_under = keys.remembered(key_hash)
+        balance = None
         if key is None:
             with db.connection(keep=True):
-                key = keys.look_up(key_hash, read_under)
+                key, balance = keys.look_up(key_hash, read_under)
         req.context.key_prefix = key.prefix  # never the key: only its public prefix reaches the log
         retry_after = self.limiter.hit(key.id, key.rate_limit)
         if retry_after is not None:
@@ -75,7 +76,8 @@ class HandlerApi:
         now = int(self.clock())
         with db.connection(keep=True):
             keys.touch(key, now)
-            return function(Ctx(key=key, now=now, config=self.config, catalog=self.catalog), p)
+            return function(Ctx(key=key, now=now, config=self.config, catalog=self.catalog,
+                                balance_read=balance), p)
 
 
 def _parameters(req: falcon.Request) -> dict:

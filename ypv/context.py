@@ -13,6 +13,9 @@ class Ctx:
     now: int
     config: Config
     catalog: Catalog
+    # The account's balance as read with the key during this request (None when the key was
+    # remembered): as current as reading it again, and one query fewer.
+    balance_read: int | None = None
 
     @property
     def account_id(self) -> int:
