@@ -11,8 +11,9 @@ counted, so a client that keeps knocking is not locked out for longer.
 
 State exists only for keys that passed authentication and is dropped once every
 request of a key has left the window (a sweep once per window), so memory is
-bounded by the keys active in the last minute or two, never by attackers' guesses. The limiter is exact
-within one process: run one gunicorn worker (threads are fine).
+bounded by the keys active in the last minute or two, never by attackers'
+guesses. The limiter is exact within one process: run one gunicorn worker
+(threads are fine).
 """
 
 import math

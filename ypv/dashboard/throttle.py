@@ -1,6 +1,6 @@
 """Counting attempts per account and per address: failed logins, sign-up and reset e-mails.
 
-A sliding window in memory (cachetools; in memory like the API limiter), so it is exact
+A sliding window in memory (cachetools), like the API limiter's, so it is exact
 within one process and forgets on restart; the default deployment is one process.
 The account key is the e-mail exactly as typed (normalised), whether or not such
 an account exists: being throttled must not tell anyone which accounts exist.
