@@ -112,6 +112,19 @@ def test_a_sweep_keeps_keys_with_requests_still_in_the_window():
     assert limiter.hit(2, 2) is None
 
 
+def test_at_most_max_keys_are_kept_and_the_one_used_longest_ago_goes_first():
+    clock = Clock()
+    limiter = RateLimiter(clock, max_keys=3)
+    for key in (1, 2, 3):
+        assert limiter.hit(key, 5) is None
+        clock.now += 1
+    assert limiter.hit(1, 5) is None   # key 1 is now the newest; key 2 was used longest ago
+    assert limiter.hit(4, 5) is None
+    assert len(limiter) == 3
+    assert [limiter.hit(key, 2) for key in (1, 3, 4)] == [57, None, None]  # key 1 kept both (t=1000, 1003)
+    assert limiter.hit(2, 1) is None  # key 2 was dropped: its earlier request is forgotten
+
+
 def test_exact_under_eight_threads():
     clock = Clock()
     limiter = RateLimiter(clock)

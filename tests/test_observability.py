@@ -3,8 +3,8 @@
 import io
 import json
 import logging
-import sys
 import re
+import sys
 
 import pytest
 import webtest

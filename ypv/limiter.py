@@ -58,7 +58,7 @@ class _KeyWindow:
 
 
 class RateLimiter:
-    def __init__(self, clock=time.time):
+    def __init__(self, clock=time.time, max_keys: int = 200_000):
         self._clock = clock
         self._lock = threading.Lock()
         # A plain dict swept once per window: cachetools' TTLCache kept a link object and an
@@ -66,6 +66,7 @@ class RateLimiter:
         # every accepted request.
         self._windows: dict[int, _KeyWindow] = {}
         self._next_sweep = clock() + WINDOW
+        self._max_keys = max_keys
 
     def hit(self, key_id: int, limit: int) -> int | None:
         """Count one request; None if accepted, else Retry-After in whole seconds (1..60)."""
@@ -78,6 +79,8 @@ class RateLimiter:
                 self._sweep(now)
             window = self._windows.get(key_id)
             if window is None:
+                if len(self._windows) >= self._max_keys:
+                    self._make_room(now)
                 window = self._windows[key_id] = _KeyWindow()
             wait = window.admit(now, limit)
             if wait is None:
@@ -90,6 +93,13 @@ class RateLimiter:
         for key_id in idle:
             del self._windows[key_id]
         self._next_sweep = now + WINDOW
+
+    def _make_room(self, now: float) -> None:
+        """At ``max_keys`` (only keys that authenticated get here): drop the idle ones, else the
+        one used longest ago, as the TTLCache this replaced did. Memory stays bounded."""
+        self._sweep(now)
+        if len(self._windows) >= self._max_keys:
+            del self._windows[min(self._windows, key=lambda key_id: self._windows[key_id].newest())]
 
     def __len__(self) -> int:
         with self._lock:
