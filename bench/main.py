@@ -2,6 +2,7 @@
 
 import json
 import os
+import sys
 import time
 import urllib.request
 from dataclasses import dataclass
@@ -85,7 +86,10 @@ def compare(backend: str, plan: Plan, ypv, bare, datafile: Path) -> None:
             for _ in range(plan.runs):
                 theirs.append(measure(bare, name, datafile, conns, plan, bare=True))
                 ours.append(measure(ypv, name, datafile, conns, plan))
-            say(report.row(backend, name, conns, wrk.Summary.of(ours), wrk.Summary.of(theirs)))
+            summary = wrk.Summary.of(ours)
+            say(report.row(backend, name, conns, summary, wrk.Summary.of(theirs)))
+            for line in summary.unexpected:  # to stderr: what an error was, without breaking the table
+                print(f"{name} at {conns}: {line}", file=sys.stderr, flush=True)
     say(report.FOOTNOTE)
 
 

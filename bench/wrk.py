@@ -16,6 +16,7 @@ class Run:
     p99_ms: float
     errors: int          # socket errors + HTTP >= 400 + bodies the scenario did not expect
     http_errors: int
+    unexpected: tuple = ()  # up to 3 of those bodies per wrk thread, as the Lua script wrote them
 
 
 def run(url: str, scenario: str, datafile: Path, connections: int, seconds: float, bare: bool = False) -> Run:
@@ -31,7 +32,8 @@ def run(url: str, scenario: str, datafile: Path, connections: int, seconds: floa
     stats = json.loads(line[len("BENCH "):])
     errors = stats["socket_errors"] + stats["http_errors"] + stats["bad_bodies"]
     return Run(rps=stats["requests"] / (stats["duration_us"] / 1e6), p50_ms=stats["p50_us"] / 1000,
-               p99_ms=stats["p99_us"] / 1000, errors=errors, http_errors=stats["http_errors"])
+               p99_ms=stats["p99_us"] / 1000, errors=errors, http_errors=stats["http_errors"],
+               unexpected=tuple(ln for ln in out.stderr.splitlines() if ln.startswith("unexpected body")))
 
 
 @dataclass(frozen=True)
@@ -42,9 +44,11 @@ class Summary:
     p99_ms: float
     errors: int
     http_errors: int
+    unexpected: tuple
 
     @classmethod
     def of(cls, runs: list) -> "Summary":
         return cls(tuple(r.rps for r in runs), statistics.median(r.rps for r in runs),
                    statistics.median(r.p50_ms for r in runs), statistics.median(r.p99_ms for r in runs),
-                   sum(r.errors for r in runs), sum(r.http_errors for r in runs))
+                   sum(r.errors for r in runs), sum(r.http_errors for r in runs),
+                   tuple(line for r in runs for line in r.unexpected))

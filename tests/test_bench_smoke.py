@@ -51,6 +51,12 @@ def test_bench_prints_the_whole_table(tmp_path):
         (s.name, c) for s in SCENARIOS for c in ("1", "32")], out.stdout
     for name, conns, median, errors in rows:
         assert int(median.replace(",", "")) > 0, (name, conns)
-        assert name == "limited" or errors == "0", (name, conns, out.stdout)
+        assert name == "limited" or errors == "0", (name, conns, out.stdout, out.stderr[-3000:], _failures(tmp_path))
     assert "worker RSS" in out.stdout
     assert re.search(r"^200 rentals, 2 keys\s+\d+ µs\s+[+-]\d+%", out.stdout, re.M), out.stdout
+
+
+def _failures(workdir: Path) -> list:
+    """The servers' logged failures (an ERROR_SQL answer leaves its traceback there)."""
+    return [line for log in workdir.glob("*.log") for line in log.read_text(errors="replace").splitlines()
+            if "ERROR" in line or "Error" in line][-40:]

@@ -7,7 +7,8 @@ import json
 
 import pytest
 
-from ypv import accounts, db, keys, sms, wallet
+from ypv import accounts, db, keys, rentals, sms, wallet
+from ypv.models import Rental
 
 TEXT = "text/plain; charset=utf-8"
 JSON = "application/json; charset=utf-8"
@@ -284,6 +285,31 @@ def test_finish_from_waiting_for_retry(api, seed):
     _sms(seed, phone, "12345")
     assert api.body("setStatus", id=rental_id, status=3) == "ACCESS_RETRY_GET"
     assert api.body("setStatus", id=rental_id, status=6) == "ACCESS_ACTIVATION"
+
+
+def _read_rental(rental_id):
+    with db.connection():
+        return Rental.get_by_id(int(rental_id))
+
+
+def test_a_finish_that_loses_the_race_to_another_finish_is_still_access_activation(api, seed):
+    """Two setStatus 6 at once: both read "code", one UPDATE wins; the other must not say BAD_STATUS."""
+    rental_id, phone = _rent(api, seed)
+    _sms(seed, phone, "12345")
+    stale = _read_rental(rental_id)
+    assert api.body("setStatus", id=rental_id, status=6) == "ACCESS_ACTIVATION"
+    with db.connection():
+        assert rentals.set_status(stale, "6", int(seed.clock()), 120) == "ACCESS_ACTIVATION"
+
+
+def test_a_cancel_that_loses_the_race_to_another_cancel_is_still_access_cancel(api, seed):
+    rental_id, _ = _rent(api, seed)
+    seed.clock.advance(120)
+    stale = _read_rental(rental_id)
+    assert api.body("setStatus", id=rental_id, status=8) == "ACCESS_CANCEL"
+    with db.connection():
+        assert rentals.set_status(stale, "8", int(seed.clock()), 120) == "ACCESS_CANCEL"
+    assert api.body("getBalance") == "ACCESS_BALANCE:100.00"
 
 
 @pytest.mark.parametrize("cancel", ["8", "-1"])

@@ -44,11 +44,10 @@ def set_status(rental: Rental, status: str, now: int, early_cancel_seconds: int)
             raise BadStatus()
         return "ACCESS_RETRY_GET"
     if status == "6":
-        if rental.state == "finished":
+        # A repeat is harmless, also when it races the first: the loser of the UPDATE re-reads.
+        if rental.state == "finished" or finish(rental, now) or _state(rental.id) == "finished":
             return "ACCESS_ACTIVATION"
-        if not finish(rental, now):
-            raise BadStatus()
-        return "ACCESS_ACTIVATION"
+        raise BadStatus()
     if status in CANCEL_STATUSES:
         return _cancel(rental, now, early_cancel_seconds)
     raise BadStatus()
@@ -64,9 +63,14 @@ def _cancel(rental: Rental, now: int, early_cancel_seconds: int) -> str:
     if cancel_with_refund(rental, now):
         return "ACCESS_CANCEL"
     # Lost a race: someone else cancelled (fine) or a code arrived (then it is not cancellable).
-    if Rental.get_by_id(rental.id).state == "cancelled":
+    if _state(rental.id) == "cancelled":
         return "ACCESS_CANCEL"
     raise BadStatus()
+
+
+def _state(rental_id: int) -> str:
+    """The state as committed now, for a caller whose conditional UPDATE matched nothing."""
+    return Rental.select(Rental.state).where(Rental.id == rental_id).scalar()
 
 
 def cancel_with_refund(rental: Rental, now: int, reason_states=("waiting",)) -> bool:
