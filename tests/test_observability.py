@@ -77,6 +77,51 @@ def test_json_log_format_puts_the_fields_at_top_level(api, seed):
         "INFO", "getNumber", "ACCESS_NUMBER", seed.key[:16])
 
 
+@pytest.mark.parametrize("log_format", ["text", "json"])
+@pytest.mark.parametrize("created", [1_790_000_000.0, 1_790_000_000.999, 1_790_000_001.5])
+def test_a_request_line_written_directly_is_what_logging_makes_of_its_record(log_format, created):
+    formatter = logs.JsonFormatter() if log_format == "json" else logs.TextFormatter()
+    fields = {"rid": "00ff", "client": "127.0.0.1", "path": "/stubs/handler_api.php", "status": 429, "ms": 0.1}
+    record = logging.LogRecord("ypv.request", logging.INFO, __file__, 0, logs.fields_text(fields), None, None)
+    record.created, record.msecs, record.fields = created, (created - int(created)) * 1000 // 1, fields
+    assert formatter.fields_line(created, "ypv.request", fields) == formatter.format(record)
+
+
+class _Records(logging.Handler):
+    def __init__(self):
+        super().__init__()
+        self.records = []
+
+    def emit(self, record):
+        self.records.append(record)
+
+
+def test_request_lines_bypass_logging_records_only_while_ypvs_handler_is_the_only_one(api, seed, monkeypatch):
+    stream, extra = io.StringIO(), _Records()
+    made = []
+    request_log = logging.getLogger("ypv.request")
+    monkeypatch.setattr(request_log, "makeRecord", lambda *a, **k: made.append(a) or logging.Logger.makeRecord(
+        request_log, *a, **k))
+    root = logging.getLogger()
+    saved = list(root.handlers), root.level
+    logs.configure("text", stream=stream)
+    try:
+        api("getBalance")
+        assert made == []
+        root.addHandler(extra)  # anything else listening: the record goes through logging
+        api("getBalance")
+        assert len(made) == 1 and [r.fields["token"] for r in extra.records] == ["ACCESS_BALANCE"]
+    finally:
+        root.handlers[:] = saved[0]
+        root.setLevel(saved[1])
+    lines = [line for line in stream.getvalue().splitlines() if " ypv.request: " in line]
+    assert len(lines) == 2
+    for line in lines:
+        assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} INFO ypv.request: rid=[0-9a-f]{16} "
+                            r"client=127.0.0.1 method=GET path=/stubs/handler_api.php action=getBalance "
+                            rf"token=ACCESS_BALANCE key={seed.key[:16]} status=200 ms=[\d.]+", line), line
+
+
 def test_client_address_comes_from_x_forwarded_for_only_via_a_trusted_proxy():
     proxies = TrustedProxies(("127.0.0.1", "10.0.0.0/8"))
     assert proxies.client_address("127.0.0.1", "203.0.113.9") == "203.0.113.9"
