@@ -156,10 +156,29 @@ def test_no_key_in_anything_the_service_writes(tmp_path, request):
                 assert not any(KEY_PATTERN.search(str(value)) for value in row), model
 
 
+def _worker_maps(server) -> str:
+    workers = Path(f"/proc/{server.process.pid}/task/{server.process.pid}/children").read_text().split()
+    return Path(f"/proc/{workers[0]}/maps").read_text()
+
+
 def test_a_sqlite_worker_does_not_load_the_postgresql_driver(tmp_path, request):
     """psycopg's wheel brings libpq and OpenSSL (11.6 MiB a worker); ypv/wsgi.py keeps them out on SQLite."""
     server = live_server(tmp_path, request)
     assert server.get(api_key=server.api_key, action="getBalance")[1].startswith("ACCESS_BALANCE:")
-    workers = Path(f"/proc/{server.process.pid}/task/{server.process.pid}/children").read_text().split()
-    maps = Path(f"/proc/{workers[0]}/maps").read_text()
-    assert ("libpq" in maps) == server.database_url.startswith("postgres")
+    assert ("libpq" in _worker_maps(server)) == server.database_url.startswith("postgres")
+
+
+def test_the_dashboards_libraries_load_with_the_first_page_that_needs_them(tmp_path, request):
+    """Jinja2 (with markupsafe's C part) and argon2-cffi: ~2.6 MiB a worker that only serves the API."""
+    server = live_server(tmp_path, request)
+    assert server.get(api_key=server.api_key, action="getBalance")[1].startswith("ACCESS_BALANCE:")
+    maps = _worker_maps(server)
+    assert "markupsafe" not in maps and "argon2" not in maps
+    login = requests.get(f"{server.base_url}/login", timeout=30)
+    assert login.status_code == 200 and "<form" in login.text
+    assert "markupsafe" in _worker_maps(server)
+    token = re.search(r'name="csrf" value="([^"]+)"', login.text)
+    requests.post(f"{server.base_url}/login", data={"email": "nobody@example.com", "password": "x" * 12,
+                                                    "csrf": token.group(1) if token else ""},
+                  cookies=login.cookies, timeout=30)
+    assert "argon2" in _worker_maps(server)

@@ -25,7 +25,8 @@ LINK = re.compile(r"https?://\S+")
 def fast_hashing(monkeypatch):
     """Argon2id with tiny costs: the suite signs in hundreds of times. Production
     parameters are checked once in test_passwords_use_argon2id_defaults."""
-    monkeypatch.setattr(passwords, "HASHER", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+    quick = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    monkeypatch.setattr(passwords, "_hasher", lambda: quick)
     monkeypatch.setattr(passwords, "_DUMMY_HASH", None)
 
 

@@ -5,14 +5,27 @@ login for an unknown e-mail still runs one verification against a dummy hash,
 so the time a failed login takes does not tell whether the account exists.
 """
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
+import functools
 
 MIN_LENGTH = 10
 MAX_LENGTH = 1024  # hashing is deliberately slow; do not let a request hash a megabyte
 
-HASHER = PasswordHasher()
 _DUMMY_HASH = None
+
+
+@functools.cache
+def _hasher():
+    """argon2-cffi, imported on the first password: a worker that only answers the handler API
+    never loads it."""
+    from argon2 import PasswordHasher
+
+    return PasswordHasher()
+
+
+def _mismatch_errors() -> tuple:
+    from argon2.exceptions import InvalidHashError, VerificationError
+
+    return VerificationError, InvalidHashError
 
 
 def check_new_password(password: str) -> str:
@@ -27,7 +40,7 @@ def check_new_password(password: str) -> str:
 
 
 def hash_password(password: str) -> str:
-    return HASHER.hash(check_new_password(password))
+    return _hasher().hash(check_new_password(password))
 
 
 def verify_password(stored_hash: str | None, password: str) -> bool:
@@ -36,22 +49,22 @@ def verify_password(stored_hash: str | None, password: str) -> bool:
         _burn(password[:MAX_LENGTH])
         return False
     try:
-        return HASHER.verify(stored_hash, password)
-    except (VerificationError, InvalidHashError):
+        return _hasher().verify(stored_hash, password)
+    except _mismatch_errors():
         return False
 
 
 def needs_rehash(stored_hash: str) -> bool:
     """True when the hash was made with older parameters (re-hash it after a good login)."""
-    return HASHER.check_needs_rehash(stored_hash)
+    return _hasher().check_needs_rehash(stored_hash)
 
 
 def _burn(password: str) -> None:
     """Spend the time a real verification would, against a hash nobody's password matches."""
     global _DUMMY_HASH
     if _DUMMY_HASH is None:
-        _DUMMY_HASH = HASHER.hash("not anyone's password: ypv timing equaliser")
+        _DUMMY_HASH = _hasher().hash("not anyone's password: ypv timing equaliser")
     try:
-        HASHER.verify(_DUMMY_HASH, password)
-    except VerificationError:
+        _hasher().verify(_DUMMY_HASH, password)
+    except _mismatch_errors():
         pass

@@ -2,8 +2,6 @@
 
 import datetime
 
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
-
 from ypv.money import render as render_money
 
 KEY_STATUS = {"active": "Active", "pending": "Pending approval", "denied": "Denied", "revoked": "Revoked"}
@@ -12,7 +10,10 @@ RENTAL_STATE = {"waiting": "Waiting for SMS", "code": "Code received", "retry": 
 LEDGER_KIND = {"topup": "Top-up", "adjust": "Adjustment", "charge": "Number rental", "refund": "Refund"}
 
 
-def environment(currency: str) -> Environment:
+def environment(currency: str):
+    """A jinja2.Environment (imported here, on the first page: see Site.templates)."""
+    from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
     env = Environment(loader=PackageLoader("ypv.dashboard", "templates"), autoescape=select_autoescape(["html"]),
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters.update(money=lambda minor: f"{render_money(minor)} {currency}", signed=signed_money,

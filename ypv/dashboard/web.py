@@ -6,6 +6,7 @@ signed-in account from the session cookie, enforces the page's audience, rejects
 a POST without a valid CSRF token, and sets the security headers.
 """
 
+import functools
 import time
 from dataclasses import dataclass, field
 from urllib.parse import quote
@@ -43,7 +44,13 @@ class Site:
         self.logins = Throttle(clock, per_account=5, per_address=30)
         self.mails = Throttle(clock, per_account=3, per_address=10)
         self.proxies = TrustedProxies(config.trusted_proxies)
-        self.templates = environment(config.currency)
+
+    @functools.cached_property
+    def templates(self):
+        """The Jinja2 environment, made on the first page: a worker that only answers the
+        handler API never imports Jinja2 (2.2 MiB of its memory). Two first pages at once
+        may each make one; the spare is dropped."""
+        return environment(self.config.currency)
 
     def now(self) -> int:
         return int(self.clock())
