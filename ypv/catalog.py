@@ -81,16 +81,11 @@ class Catalog:
     def stock(self, operators: tuple = ()) -> dict:
         return self._cached(("stock", operators), lambda: self.pool.stock(operators))
 
-    def counts(self, operators: tuple = ()) -> dict:
-        """{(country, service): count} for every priced pair, built once per re-read of its inputs
-        (the catalog answers need all 30,000 at once; one `count` each costs a second)."""
-        return self.derived(("counts", operators), lambda: self._all_counts(operators))
-
-    def _all_counts(self, operators: tuple) -> dict:
-        """What ``count`` answers, for every priced pair, from one read of each table
-        (calling ``count`` itself 30,000 times looks every table up 30,000 times: 45 ms)."""
-        tables = self.stock(operators), self.local_prices(), self.upstream_offers()
-        return {pair: shared_int(_pair_count(pair, *tables)) for pair in self.prices()}
+    def counts(self, operators: tuple = ()) -> "PairCounts":
+        """``counts()[(country, service)]``: what ``count`` answers, for building a catalog body
+        (the catalog answers need all 30,000 pairs at once; one ``count`` each looks every table
+        up 30,000 times). Read from this moment's tables; no 30,000-entry table of its own."""
+        return PairCounts(self.stock(operators), self.local_prices(), self.upstream_offers())
 
     def count(self, country: int, service: str, operators: tuple = ()) -> int:
         return _pair_count((country, service), self.stock(operators), self.local_prices(), self.upstream_offers())
@@ -109,6 +104,16 @@ class Catalog:
 
     def price(self, service: str, country: int) -> int | None:
         return self.prices().get((country, service))
+
+
+class PairCounts:
+    __slots__ = ("_tables",)
+
+    def __init__(self, stock: dict, local: dict, upstream: dict):
+        self._tables = stock, local, upstream
+
+    def __getitem__(self, pair: tuple) -> int:
+        return _pair_count(pair, *self._tables)
 
 
 def _pair_count(pair: tuple, stock: dict, local: dict, upstream: dict) -> int:
