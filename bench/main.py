@@ -1,5 +1,6 @@
 """One backend's bench: load the data, start ypv and the bare app, drive both, print the rows."""
 
+import contextlib
 import json
 import os
 import sys
@@ -136,16 +137,32 @@ GROWTH_SCENARIOS = ("getBalance", "getStatus", "getNumber")
 
 
 def run_growth(backend: str, plan: Plan, workdir: Path) -> None:
-    """Per-request cost at one connection (microseconds = 1e6 / req/s) as the data grows."""
-    say(f"\n## {backend}: per-request cost as data grows (1 connection, median of {plan.runs})"
-        f"   (load {load_text()})")
+    """Per-request cost at one connection (microseconds = 1e6 / req/s) as the data grows.
+
+    Every dataset gets its own database and server, all started before the first
+    run, and their runs take turns (run 1 on each dataset, then run 2 …): a
+    machine that is slower for a minute slows every dataset's run alike, where
+    dataset after dataset would read that minute as growth.
+    """
+    say(f"\n## {backend}: per-request cost as data grows (1 connection, median of {plan.runs}, "
+        f"datasets taking turns)   (load {load_text()})")
+    with contextlib.ExitStack() as stack:
+        targets = [_growth_target(stack, backend, plan, workdir, i, sizes) for i, (_, sizes) in enumerate(plan.growth)]
+        costs = [[] for _ in targets]
+        for name in GROWTH_SCENARIOS:
+            if plan.warmup:
+                for server, datafile in targets:
+                    wrk.run(server.url, name, datafile, 1, plan.warmup)
+            runs = [[] for _ in targets]
+            for _ in range(plan.runs):
+                for i, (server, datafile) in enumerate(targets):
+                    runs[i].append(measure(server, name, datafile, 1, plan))
+            for i, dataset_runs in enumerate(runs):
+                costs[i].append(1e6 / wrk.Summary.of(dataset_runs).median_rps)
     say(f"{'dataset':<44}" + "".join(f"{name:>14}" for name in GROWTH_SCENARIOS))
-    base = None
-    for label, sizes in plan.growth:
-        costs = _growth_costs(backend, plan, workdir, label, sizes)
-        base = base or costs
-        cells = "".join(f"{c:>8.0f} µs{_change(c, base[i]):>6}" if base is not costs else f"{c:>11.0f} µs"
-                        for i, c in enumerate(costs))
+    for i, (label, _) in enumerate(plan.growth):
+        cells = "".join(f"{c:>11.0f} µs" if i == 0 else f"{c:>8.0f} µs{_change(c, costs[0][j]):>6}"
+                        for j, c in enumerate(costs[i]))
         say(f"{label:<44}{cells}")
     say("(change against the first row; the target is flat within 10%)")
 
@@ -154,27 +171,19 @@ def _change(value: float, base: float) -> str:
     return f"{(value / base - 1) * 100:+.0f}%"
 
 
-def _growth_costs(backend: str, plan: Plan, workdir: Path, label: str, sizes: Sizes) -> list:
+def _growth_target(stack: contextlib.ExitStack, backend: str, plan: Plan, workdir: Path, index: int,
+                   sizes: Sizes) -> tuple:
+    """Load one growth dataset and start its server; the stack stops, drops and deletes them after."""
     data = build(sizes, int(time.time()))
-    database = Database(backend, plan, workdir, f"{backend}-growth")
-    datafile = workdir / f"{backend}-growth.lua"
-    server = None
-    try:
-        url = database.load(data)
-        write_lua_data(data, datafile)
-        server = ypv_server(workdir, url).start()
-        costs = []
-        for name in GROWTH_SCENARIOS:
-            if plan.warmup:
-                wrk.run(server.url, name, datafile, 1, plan.warmup)
-            runs = [measure(server, name, datafile, 1, plan) for _ in range(plan.runs)]
-            costs.append(1e6 / wrk.Summary.of(runs).median_rps)
-        return costs
-    finally:
-        if server:
-            server.stop()
-        database.drop()
-        datafile.unlink(missing_ok=True)  # it holds plaintext keys
+    database = Database(backend, plan, workdir, f"{backend}-growth{index}")
+    stack.callback(database.drop)
+    datafile = workdir / f"{backend}-growth{index}.lua"
+    stack.callback(datafile.unlink, missing_ok=True)  # it holds plaintext keys
+    url = database.load(data)
+    write_lua_data(data, datafile)
+    server = ypv_server(workdir, url, name=f"ypv-growth{index}").start()
+    stack.callback(server.stop)
+    return server, datafile
 
 
 def load_text() -> str:

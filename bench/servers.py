@@ -68,11 +68,11 @@ class Gunicorn:
                 self.process.wait()
 
 
-def ypv_server(workdir: Path, database_url: str) -> Gunicorn:
+def ypv_server(workdir: Path, database_url: str, name: str = "ypv") -> Gunicorn:
     env = {"YPV_DATABASE_URL": database_url}
     if not database_url.startswith("sqlite"):  # as docs/deploy.md sets it for PostgreSQL
         env["YPV_KEY_EPOCH_FILE"] = str(workdir / "key-epoch")
-    return Gunicorn("ypv", "ypv.wsgi:app", workdir, env)
+    return Gunicorn(name, "ypv.wsgi:app", workdir, env)
 
 
 def bare_server(workdir: Path, bodies_path: Path) -> Gunicorn:

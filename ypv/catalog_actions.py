@@ -39,9 +39,10 @@ def _cached_json(ctx: Ctx, key: tuple, build) -> Reply:
 
 def _priced(ctx: Ctx, country: int | None = None, service: str | None = None):
     """(country, service, cost) for every sold pair matching the filters, in id/code order."""
-    for (c, s), cost in sorted(ctx.catalog.prices().items()):
+    prices = ctx.catalog.prices()
+    for c, s in sorted(prices):  # the keys, not the items: no 30,000 new (pair, cost) tuples per build
         if (country is None or c == country) and (service is None or s == service):
-            yield c, s, cost
+            yield c, s, prices[(c, s)]
 
 
 def get_services_list(ctx: Ctx, p: dict) -> Reply:
@@ -78,11 +79,20 @@ def prices_json(ctx: Ctx, service: str | None, country: int | None) -> str:
     30,000 entries, rebuilt on every stock refresh. tests/test_catalog_cache.py
     compares the two.
     """
-    counts, names, by_country = ctx.catalog.counts(), {}, {}
-    for c, s, cost in _priced(ctx, country, service):
+    counts, names, countries, items, current = ctx.catalog.counts(), {}, [], [], None
+    for c, s, cost in _priced(ctx, country, service):  # in country order: each country is joined
+        if c != current:                               # as soon as it is complete, so the entries
+            _close_country(countries, current, items)  # of only one are held at a time
+            current, items = c, []
         name = names.get(s) or names.setdefault(s, json.dumps(s, ensure_ascii=False))
-        by_country.setdefault(c, []).append(f'{name}:{{"cost":{as_number(cost)!r},"count":{counts[(c, s)]:d}}}')
-    return "{" + ",".join(f'"{c}":{{{",".join(items)}}}' for c, items in by_country.items()) + "}"
+        items.append(f'{name}:{{"cost":{as_number(cost)!r},"count":{counts[(c, s)]:d}}}')
+    _close_country(countries, current, items)
+    return "{" + ",".join(countries) + "}"
+
+
+def _close_country(countries: list, country: int | None, items: list) -> None:
+    if items:
+        countries.append(f'"{country}":{{{",".join(items)}}}')
 
 
 def get_numbers_status(ctx: Ctx, p: dict) -> Reply:

@@ -19,7 +19,7 @@ import time
 
 from ypv import db
 from ypv.providers import Lease, NumberFilter
-from ypv.providers.pool_stock import StockCounter
+from ypv.providers.pool_stock import StockCounter, canonical
 
 # The first free number of a country at or above a lower bound, walked in id order through the
 # (country_id, id) index from a floor (below), probing the two unique indexes of
@@ -37,7 +37,7 @@ _FLOOR = ("SELECT n.id FROM number n WHERE n.country_id = {p} AND n.id >= {p} "
           "ORDER BY n.id LIMIT 1")
 
 
-FLOOR_EVERY = 1.0  # seconds
+FLOOR_EVERY = 1.0  # seconds; 0 raises a floor before every pick (tests)
 
 
 class LocalPool:
@@ -50,7 +50,12 @@ class LocalPool:
         # history of a popular one) before reaching a free number. Safe to keep
         # and to share between threads and processes: rentals are never deleted,
         # never change number or service, and new numbers get higher ids.
-        self._floors: dict = {}   # (country, service) -> (floor, when it was last raised)
+        self._floors: dict = {}   # (country, service), the catalog's shared pair -> floor
+        # Pairs whose floor was raised (or first seen) in the current period. A time per pair
+        # would cost a tuple and a float for each of the 30,000 pairs of a full catalog
+        # (~5 MiB of a worker that has sold them all); a set of this period's pairs, a few hundred.
+        self._raised: set = set()
+        self._period = None
         self._floors_lock = threading.Lock()
         # country -> id of the number this process sold last there. A hint only:
         # threads and processes may race on it, the unique indexes keep sales apart.
@@ -74,17 +79,26 @@ class LocalPool:
         return db.fetchone(*_pick_query(country, lowest, service, wanted))
 
     def _floor(self, country: int, service: str) -> int:
-        """The pair's floor, raised at most once a second: the query costs a round trip,
+        """The pair's floor, raised at most once per FLOOR_EVERY: the query costs a round trip,
         and a floor a second old only adds that second's sales of the pair to the walk."""
-        now = time.monotonic()
+        pair = canonical((country, service))
         with self._floors_lock:
-            floor, raised = self._floors.setdefault((country, service), (0, now))
-        if now - raised < FLOOR_EVERY:
-            return floor
-        row = db.fetchone(_FLOOR, (country, floor, service))
+            floor = self._floors.get(pair)
+            if FLOOR_EVERY:
+                period = time.monotonic() // FLOOR_EVERY
+                if period != self._period:
+                    self._raised, self._period = set(), period
+                if floor is None:  # first sight: walk from the bottom now, raise it next period
+                    self._floors[pair] = 0
+                    self._raised.add(pair)
+                    return 0
+                if pair in self._raised:
+                    return floor
+                self._raised.add(pair)
+        row = db.fetchone(_FLOOR, (country, floor or 0, service))
         with self._floors_lock:
-            floor = max(row[0] if row else 0, self._floors[(country, service)][0])
-            self._floors[(country, service)] = (floor, now)
+            floor = max(row[0] if row else 0, self._floors.get(pair, 0))
+            self._floors[pair] = floor
         return floor
 
     def stock(self, operators: tuple = ()) -> dict:
