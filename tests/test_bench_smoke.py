@@ -60,3 +60,12 @@ def _failures(workdir: Path) -> list:
     """The servers' logged failures (an ERROR_SQL answer leaves its traceback there)."""
     return [line for log in workdir.glob("*.log") for line in log.read_text(errors="replace").splitlines()
             if "ERROR" in line or "Error" in line][-40:]
+
+
+def test_the_in_process_bench_prints_both_requests():
+    out = subprocess.run([sys.executable, "-m", "bench.inprocess", "--requests", "50", "--rounds", "1"],
+                         cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-3000:]
+    rows = re.findall(r"^(429|getBalance)\s+([\d.]+)\s+([\d.]+)$", out.stdout, re.M)
+    assert [name for name, _, _ in rows] == ["429", "getBalance"], out.stdout
+    assert all(float(ypv) > 0 and float(bare) > 0 for _, ypv, bare in rows)
