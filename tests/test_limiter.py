@@ -1,5 +1,6 @@
 """The limiter on a fake clock: exactness, Retry-After, memory bounded by active keys."""
 
+import math
 import random
 import threading
 
@@ -141,3 +142,31 @@ def test_exact_under_eight_threads():
         t.join()
     assert results.count(None) == 600
     assert set(r for r in results if r is not None) == {60}
+
+
+def test_a_key_far_below_its_limit_keeps_about_a_minute_of_requests():
+    """Memory follows the key's rate, not its history: 9,000 requests in 30 minutes under a
+    limit of 100,000 keep at most twice the last minute's (~300) times, and all are accepted."""
+    clock = Clock()
+    limiter = RateLimiter(clock)
+    for _ in range(9_000):
+        clock.now += 0.2
+        assert limiter.hit(1, 100_000) is None
+        assert len(limiter._windows[1].times) <= 2 * 300 + 64
+
+
+def test_forgetting_expired_requests_changes_no_answer():
+    """Bursts that fill the ring and pauses that empty the window, against a brute-force count."""
+    rng = random.Random(7)
+    clock = Clock()
+    limiter = RateLimiter(clock)
+    accepted: list = []
+    for _ in range(30_000):
+        clock.now += rng.choice([0.001, 0.01, 0.1, 1.0, 30.0])
+        in_window = sum(1 for t in accepted[-400:] if t > clock.now - 60)
+        expected = None if in_window < 400 else max(1, min(60, math.ceil(
+            sorted(accepted)[-400] + 60 - clock.now)))
+        assert limiter.hit(1, 400) == expected
+        if expected is None:
+            accepted.append(clock.now)
+    assert len(accepted) > 5_000

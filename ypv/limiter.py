@@ -2,7 +2,8 @@
 
 For each key we remember the times of its last ``limit`` accepted requests in a
 ring buffer (an ``array('d')`` that grows only as the key uses it: 8 bytes per
-remembered request). A request at time ``t`` is accepted when fewer than
+remembered request, and while it fills, requests older than the window are let
+go, so it holds at most twice the last minute's). A request at time ``t`` is accepted when fewer than
 ``limit`` requests were accepted in ``(t - 60, t]``, i.e. when the oldest of the
 last ``limit`` is at least 60 s old. That is exact: no 60-second window ever
 holds more than ``limit`` accepted requests, and ``Retry-After`` is the whole
@@ -16,6 +17,7 @@ guesses. The limiter is exact within one process: run one gunicorn worker
 (threads are fine).
 """
 
+import bisect
 import math
 import threading
 import time
@@ -42,11 +44,27 @@ class _KeyWindow:
         self.times = array("d", self.ordered()[-limit:])
         self.head = 0
 
+    def _forget_expired(self, now: float) -> None:
+        """Drop the entries that left the window, once they are half of a ring still filling.
+
+        A ring that is not full holds every request since the key's state was made: for a
+        key whose limit is far above its rate that is all of them (a million a day at 12 a
+        second), though only the last minute's can matter. Entries are in time order while
+        the ring fills (head is 0), so the expired ones are a prefix; cutting it only when it
+        is half the ring costs O(1) a request on average and keeps at most twice the
+        requests of the last minute. Forgotten entries cannot change an answer: every
+        later request's window starts after them.
+        """
+        times = self.times
+        if len(times) >= 64 and now - times[len(times) // 2] >= WINDOW:
+            del times[:bisect.bisect_right(times, now - WINDOW)]
+
     def admit(self, now: float, limit: int) -> float | None:
         """Record and accept, or return seconds until a slot frees."""
         if len(self.times) != limit and (len(self.times) > limit or self.head):
             self.resize(limit)
         if len(self.times) < limit:
+            self._forget_expired(now)
             self.times.append(now)
             return None
         oldest = self.times[self.head]
