@@ -2,7 +2,8 @@
 
 * one wallet funded for exactly 100 rentals, 8 threads × 50 getNumber: exactly 100 sold, 0.00 left, 0 errors;
 * 50 free numbers, 400 concurrent purchases from many funded accounts: exactly 50 sold, no number twice;
-* 100 rentals × 10 concurrent cancels while the expiry sweeper runs: exactly one refund each.
+* 100 rentals × 10 concurrent cancels while the expiry sweeper runs: exactly one refund each;
+* 100 rentals with a code × 10 concurrent finishes: every answer ACCESS_ACTIVATION.
 
 Rounds are bounded in CI; ``YPV_STRESS=long`` runs the figures docs/reliability.md publishes.
 """
@@ -158,6 +159,36 @@ def test_ten_concurrent_cancels_while_the_sweeper_expires_refund_exactly_once(tm
     _finish(server)
     report("100 rentals x 10 concurrent cancels with the sweeper", rounds=rounds, cancels=1000 * rounds,
            refunds=100 * rounds, ended_by_expiry=expired, seconds=round(time.monotonic() - started, 1))
+
+
+def test_ten_concurrent_finishes_per_rental_all_answer_access_activation(tmp_path, request):
+    """PROTOCOL.md: a repeated setStatus 6 is harmless. Also when the repeats arrive together:
+    every caller but one loses the conditional UPDATE, and each must still hear ACCESS_ACTIVATION."""
+    rounds = size(2, 20)
+    server = live_server(tmp_path, request)
+    add_pool(server.database_url, 100 * rounds)
+    cost = price(server.database_url, "tg", 0)
+    for number in range(rounds):
+        key = provision(server.database_url, 1, 100 * cost, prefix=f"finish{number}-")[0]
+        with requests.Session() as session:
+            bought = [call(session, server.handler_url, api_key=key, action="getNumber", service="tg")
+                      for _ in range(100)]
+        assert _kinds(bought) == {"ACCESS_NUMBER": 100}
+        ids = [int(body.split(":")[1]) for _, body in bought]
+        for _, body in bought:
+            server.deliver_sms(body.split(":")[2], "Your code: 12345")
+
+        def finisher(session, index):
+            order = random.Random(index).sample(ids, len(ids))
+            return [call(session, server.handler_url, api_key=key, action="setStatus", id=i, status=6)
+                    for i in order]
+
+        answers = [a for batch in Hammer(10).run(finisher) for a in batch]
+        assert Counter(answers) == {(200, "ACCESS_ACTIVATION"): 1000}
+        assert _refunds_per_rental(server.database_url, ids) == Counter()
+        with db.connection():
+            assert Counter(r.state for r in Rental.select().where(Rental.id.in_(ids))) == {"finished": 100}
+    _finish(server)
 
 
 def test_a_cache_entry_expiring_mid_lookup_is_a_miss_not_bad_country():
