@@ -3,6 +3,7 @@
 import threading
 
 import pytest
+from peewee import IntegrityError
 
 from ypv import db, group_commit
 from ypv.errors import NoNumbers
@@ -63,6 +64,9 @@ class _FailingCommit:
     def __init__(self, real):
         self.real, self.depth = real, 0
 
+    def execute_sql(self, sql, params=None):  # the items' savepoints: nothing to undo here
+        return None
+
     def atomic(self):
         outer = self
 
@@ -99,3 +103,30 @@ def test_many_threads_each_get_their_own_answer(app, threads):
         t.join()
     assert sorted(answers) == sorted(f"s{i}" for i in range(threads))
     assert _codes() == {f"s{i}" for i in range(threads)}
+
+
+def _conflict_once():
+    """Work that writes, then loses a unique race the first time it runs."""
+    calls = []
+
+    def work():
+        calls.append(1)
+        Service.create(code=f"try{len(calls)}", name="attempt")
+        if len(calls) == 1:
+            raise IntegrityError("UNIQUE constraint failed: rental.live_number_id")
+        return len(calls)
+    return work
+
+
+def test_a_retried_conflict_leaves_nothing_of_the_failed_attempt(app):
+    with db.connection():
+        assert db.retry_on_conflict(_conflict_once()) == 2
+    assert {"try1", "try2"} & _codes() == {"try2"}
+
+
+def test_failing_work_inside_a_transaction_undoes_only_itself(app):
+    with db.connection(), db.write_transaction():
+        Service.create(code="before", name="before")
+        with pytest.raises(NoNumbers):
+            group_commit.group.run(_add_service("bad-nested"))
+    assert "before" in _codes() and "bad-nested" not in _codes()

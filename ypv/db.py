@@ -162,21 +162,26 @@ def execute(sql: str, params: tuple) -> int:
     return database.execute_sql(placeholders(sql), params).rowcount
 
 
-def create(model, **values):
-    """``Model.create`` for the purchase path, without building the INSERT each time.
+_inserts: dict = {}
 
-    The instance is made by the model (its defaults apply, as in ``create``) and
-    written with an INSERT composed once per model and column set.
+
+def insert(model, **values) -> int:
+    """Write one row of ``model`` from field names and values; the new row's id.
+
+    For the purchase path, inside the write lock: the INSERT and the fields'
+    converters are found once per model and field set, and no model instance is
+    built (``Model.create`` would build the instance and the query anew). The
+    caller passes every value it needs: the model's Python defaults do not apply.
     """
-    instance = model(**values)
-    data = {name: value for name, value in instance.__data__.items() if value is not None or name != "id"}
-    fields = [model._meta.fields[name] for name in data]
-    sql = (f"INSERT INTO {model._meta.table_name} ({', '.join(f.column_name for f in fields)}) "
-           f"VALUES ({', '.join(['{p}'] * len(fields))})" + (" RETURNING id" if is_postgresql() else ""))
-    cursor = database.execute_sql(placeholders(sql), tuple(f.db_value(data[f.name]) for f in fields))
-    instance.id = cursor.fetchone()[0] if is_postgresql() else cursor.lastrowid
-    instance._dirty.clear()
-    return instance
+    insert_for = _inserts.get((model, tuple(values)))
+    if insert_for is None:
+        fields = [model._meta.fields[name] for name in values]
+        sql = (f"INSERT INTO {model._meta.table_name} ({', '.join(f.column_name for f in fields)}) "
+               f"VALUES ({', '.join(['{p}'] * len(fields))})" + (" RETURNING id" if is_postgresql() else ""))
+        insert_for = _inserts[(model, tuple(values))] = (sql, [f.db_value for f in fields])
+    sql, converters = insert_for
+    cursor = database.execute_sql(placeholders(sql), tuple(c(v) for c, v in zip(converters, values.values())))
+    return cursor.fetchone()[0] if is_postgresql() else cursor.lastrowid
 
 
 @contextlib.contextmanager
@@ -234,19 +239,26 @@ def write_transaction():
 
 
 def retry_on_conflict(fn, attempts: int = 5):
-    """Run ``fn`` again when a concurrent writer won a unique-constraint race.
+    """Run ``fn`` all-or-nothing as one write, whole again when a concurrent writer won a race.
 
     On PostgreSQL two purchases can pick the same free number from the same
     snapshot; the unique index on ``rental.live_number_id`` rejects the loser,
     which simply tries again with a fresh snapshot. Serialization failures and
     deadlocks are retried the same way. Domain errors pass straight through.
-    On SQLite, concurrent callers share one transaction and one fsync
-    (ypv/group_commit.py); each still commits or fails on its own.
+    Each attempt is a transaction of its own (a savepoint inside the caller's),
+    so a retry never sees a failed attempt's writes. On SQLite an attempt is one
+    item of a group commit (ypv/group_commit.py): concurrent callers share one
+    transaction and one fsync, and each still commits or fails on its own.
     """
     if is_sqlite():
         from ypv.group_commit import group  # it builds on this module
-        return group.run(lambda: _retrying(fn, attempts))
-    return _retrying(fn, attempts)
+        return _retrying(lambda: group.run(fn), attempts)
+    return _retrying(lambda: _in_transaction(fn), attempts)
+
+
+def _in_transaction(fn):
+    with database.atomic():
+        return fn()
 
 
 def _retrying(fn, attempts: int):

@@ -39,7 +39,8 @@ class GroupCommit:
     def run(self, fn):
         """``fn()`` in a write transaction, maybe together with other threads' work; its result."""
         if db.database.in_transaction():   # inside the caller's own transaction: it commits, not us
-            return fn()
+            with db.database.atomic():     # a savepoint: a failure undoes this work only
+                return fn()
         item = _Item(fn)
         with self._lock:
             self._queue.append(item)
@@ -87,12 +88,19 @@ def _run_batch(batch: list) -> None:
 
 
 def _run_each_in_a_savepoint(batch: list) -> None:
+    # Written out rather than database.atomic(): Peewee names each savepoint with a
+    # fresh uuid4, so SQLite compiles every SAVEPOINT and RELEASE anew, and its objects
+    # cost as much again, inside the write lock that every purchase waits for. One
+    # name serves: items run one after another, and work nested inside an item
+    # (atomic() there) gets Peewee's own, differently named, savepoints.
     for item in batch:
+        db.database.execute_sql("SAVEPOINT group_item")
         try:
-            with db.database.atomic():  # a savepoint: a failure undoes this item only
-                item.result = item.fn()
+            item.result = item.fn()
         except Exception as exc:        # the item's own answer (NO_NUMBERS …), or a bug
             item.error = exc
+            db.database.execute_sql("ROLLBACK TO group_item")  # undo this item only
+        db.database.execute_sql("RELEASE group_item")
 
 
 group = GroupCommit()

@@ -40,7 +40,7 @@ def buy(order: Order, catalog: Catalog, now: int, ttl: int) -> Rental:
     try:
         if (order.country, order.service) in catalog.local_prices():
             try:
-                return db.retry_on_conflict(lambda: _buy_once(order, catalog, cost, now, ttl))
+                return db.retry_on_conflict(lambda: _buy_once(order, catalog, cost, now, ttl)).rental()
             except NoNumbers:
                 pass  # the pool is out: upstreams may still sell this pair
         existing = _existing_order(order)
@@ -55,25 +55,40 @@ def buy(order: Order, catalog: Catalog, now: int, ttl: int) -> Rental:
         return existing
 
 
-def _buy_once(order: Order, catalog: Catalog, cost: int, now: int, ttl: int) -> Rental:
-    with db.write_transaction():
-        if order.order_id is not None:
-            existing = _existing_order(order)
-            if existing is not None:
-                return existing
-        wallet.take(order.account_id, cost)
-        lease = catalog.pool.acquire(order.service, order.country, order.wanted)
-        if lease is None:
-            raise NoNumbers()
-        rental = db.create(  # Rental.create, with the INSERT composed once (db.create)
-            Rental,
-            account=order.account_id, api_key=order.key_id, service=order.service, country=order.country,
-            number=lease.number_id, live_number=lease.number_id, phone=lease.phone, operator=lease.operator,
-            cost=cost, state="waiting", order_id=order.order_id, provider=catalog.pool.name,
-            created_at=now, state_at=now, expires_at=now + ttl,
-        )
-        wallet.record_charge(order.account_id, rental.id, cost, now)
+@dataclass(frozen=True)
+class _Bought:
+    """What a purchase wrote; its Rental is built after the commit, outside the write lock."""
+    rental_id: int | None
+    values: dict
+    existing: Rental | None = None
+
+    def rental(self) -> Rental:
+        if self.existing is not None:
+            return self.existing
+        rental = Rental(id=self.rental_id, **self.values)
+        rental._dirty.clear()  # as read from the database
         return rental
+
+
+def _buy_once(order: Order, catalog: Catalog, cost: int, now: int, ttl: int) -> _Bought:
+    """Charge and lease, inside the write transaction db.retry_on_conflict gives each attempt."""
+    if order.order_id is not None:
+        existing = _existing_order(order)
+        if existing is not None:
+            return _Bought(existing.id, {}, existing)
+    wallet.take(order.account_id, cost)
+    lease = catalog.pool.acquire(order.service, order.country, order.wanted)
+    if lease is None:
+        raise NoNumbers()
+    values = dict(
+        account=order.account_id, api_key=order.key_id, service=order.service, country=order.country,
+        number=lease.number_id, live_number=lease.number_id, phone=lease.phone, operator=lease.operator,
+        cost=cost, state="waiting", order_id=order.order_id, provider=catalog.pool.name,
+        created_at=now, state_at=now, expires_at=now + ttl,
+    )
+    rental_id = db.insert(Rental, **values)
+    wallet.record_charge(order.account_id, rental_id, cost, now)
+    return _Bought(rental_id, values)
 
 
 def _existing_order(order: Order) -> Rental | None:

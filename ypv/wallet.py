@@ -32,7 +32,7 @@ def take(account_id: int, amount: int) -> None:
 
 
 def record_charge(account_id: int, rental_id: int, amount: int, now: int) -> None:
-    db.create(Ledger, account=account_id, amount=-amount, kind="charge", rental=rental_id, created_at=now)
+    db.insert(Ledger, account=account_id, amount=-amount, kind="charge", rental=rental_id, created_at=now)
 
 
 def refund(account_id: int, rental_id: int, amount: int, now: int) -> bool:
