@@ -71,8 +71,15 @@ def get(url: str, **params) -> str:
         return response.read().decode("utf-8")
 
 
-def measure(server, scenario: str, datafile: Path, conns: int, plan: Plan, bare: bool = False):
-    return wrk.run(server.url, scenario, datafile, conns, plan.seconds, bare=bare)
+BUYING = ("getNumber", "mixed")  # scenarios whose requests rent numbers
+
+
+def measure(server, scenario: str, datafile: Path, conns: int, seconds: float, bare: bool = False):
+    """One wrk run; after a buying one, ypv's purchases are expired so the next run finds the same pool."""
+    result = wrk.run(server.url, scenario, datafile, conns, seconds, bare=bare)
+    if scenario in BUYING and not bare:
+        server.expire_purchases()
+    return result
 
 
 def compare(backend: str, plan: Plan, ypv, bare, datafile: Path) -> None:
@@ -82,11 +89,11 @@ def compare(backend: str, plan: Plan, ypv, bare, datafile: Path) -> None:
         for conns in plan.connections:
             if plan.warmup:
                 for server, is_bare in ((bare, True), (ypv, False)):
-                    wrk.run(server.url, name, datafile, conns, plan.warmup, bare=is_bare)
+                    measure(server, name, datafile, conns, plan.warmup, bare=is_bare)
             ours, theirs = [], []
             for _ in range(plan.runs):
-                theirs.append(measure(bare, name, datafile, conns, plan, bare=True))
-                ours.append(measure(ypv, name, datafile, conns, plan))
+                theirs.append(measure(bare, name, datafile, conns, plan.seconds, bare=True))
+                ours.append(measure(ypv, name, datafile, conns, plan.seconds))
             summary = wrk.Summary.of(ours)
             say(report.row(backend, name, conns, summary, wrk.Summary.of(theirs)))
             for line in summary.unexpected:  # to stderr: what an error was, without breaking the table
@@ -152,11 +159,11 @@ def run_growth(backend: str, plan: Plan, workdir: Path) -> None:
         for name in GROWTH_SCENARIOS:
             if plan.warmup:
                 for server, datafile in targets:
-                    wrk.run(server.url, name, datafile, 1, plan.warmup)
+                    measure(server, name, datafile, 1, plan.warmup)
             runs = [[] for _ in targets]
             for _ in range(plan.runs):
                 for i, (server, datafile) in enumerate(targets):
-                    runs[i].append(measure(server, name, datafile, 1, plan))
+                    runs[i].append(measure(server, name, datafile, 1, plan.seconds))
             for i, dataset_runs in enumerate(runs):
                 costs[i].append(1e6 / wrk.Summary.of(dataset_runs).median_rps)
     say(f"{'dataset':<44}" + "".join(f"{name:>14}" for name in GROWTH_SCENARIOS))

@@ -14,10 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from bench import dataset, load
+from bench import dataset, load, servers
 from bench.scenarios import SCENARIOS
 from tests.conftest import POSTGRES_URL
 from ypv import db, wallet
+from ypv.models import Rental
 
 REPO = Path(__file__).resolve().parent.parent
 ROW = re.compile(r"^(\w+)\s+(1|32)\s+[\d,]+\s+([\d,]+)\s+[\d.]+\s+[\d.]+\s+(\d+)\*?\s+[\d,]+\s+[\d.]+\s+\S")
@@ -31,6 +32,23 @@ def test_bench_data_is_consistent(database_url):
     else:
         load.load_sqlite(database_url[len("sqlite:///"):], data)
     db.open_database(database_url)
+    with db.connection():
+        assert wallet.ledger_mismatches() == []
+
+
+def test_the_bench_expires_what_it_bought_and_only_that(api, config):
+    """After a buying run the bench ends its purchases through ypv's expiry: refunded, number freed."""
+    bought = api.body("getNumber", service="tg", country=0).split(":")[1]
+    kept = api.body("getNumber", service="wa", country=0).split(":")[1]
+    with db.connection():  # ends a day from now, as the dataset's own live rentals do
+        Rental.update(expires_at=int(time.time()) + 86_400).where(Rental.id == int(kept)).execute()
+    env = {"YPV_DATABASE_URL": config.database_url}
+    if config.key_epoch_file:
+        env["YPV_KEY_EPOCH_FILE"] = config.key_epoch_file
+    assert servers.expire_purchases(env) == 1
+    assert api.body("getStatus", id=bought) == "STATUS_CANCEL"
+    assert api.body("getStatus", id=kept) == "STATUS_WAIT_CODE"
+    assert api.body("getBalance") == "ACCESS_BALANCE:98.00"  # 100.00 - 2.00 for the kept one, 1.50 refunded
     with db.connection():
         assert wallet.ledger_mismatches() == []
 
