@@ -9,8 +9,9 @@ import secrets
 
 import pytest
 
-from ypv import accounts, db, key_usage, keys, wallet
-from ypv.key_cache import TTL, cache
+from ypv import accounts, db, key_usage, keys, sweeper, wallet
+from ypv.config import Config
+from ypv.key_cache import REFRESH, TTL, cache
 from ypv.key_epoch import EpochUnavailable, KeyEpoch
 
 TEXT = "text/plain; charset=utf-8"
@@ -82,6 +83,109 @@ def test_a_change_made_around_ypv_is_seen_within_the_ttl(api, seed, clock, monke
         db.database.execute_sql("UPDATE api_key SET status = 'revoked'")
     assert api("getBalance") == (200, TEXT, "ACCESS_BALANCE:100.00")
     clock.advance(TTL)
+    assert api("getBalance") == (200, TEXT, "BAD_KEY")
+
+
+def test_a_refresh_keeps_busy_keys_past_the_ttl_without_a_lookup(api, seed, clock, monkeypatch):
+    """The sweeper re-reads remembered keys in one pass; no request has to look its key up again."""
+    monkeypatch.setattr(cache, "_clock", clock)
+    assert api("getBalance") == (200, TEXT, "ACCESS_BALANCE:100.00")
+    clock.advance(TTL - 1)
+    with db.connection():
+        assert cache.refresh(keys.look_up_many) == 1
+    clock.advance(TTL - 1)                    # past the first fill's TTL, within the refresh's
+    _rename_table("api_key", "api_key_away")  # from here a lookup fails
+    try:
+        assert api("getBalance") == (200, TEXT, "ACCESS_BALANCE:100.00")
+        clock.advance(1)                      # and the refresh's own TTL bounds it
+        assert api("getBalance") == (200, TEXT, "ERROR_SQL")
+    finally:
+        _rename_table("api_key_away", "api_key")
+
+
+def test_a_refresh_drops_a_key_changed_around_ypv(api, seed, clock, monkeypatch):
+    monkeypatch.setattr(cache, "_clock", clock)
+    monkeypatch.setattr(cache, "_next_refresh", 0.0)
+    second = seed.add_key()
+    assert api("getBalance") == (200, TEXT, "ACCESS_BALANCE:100.00")
+    assert api("getBalance", key=second) == (200, TEXT, "ACCESS_BALANCE:100.00")
+    with db.connection():
+        db.database.execute_sql("UPDATE api_key SET status = 'revoked' WHERE key_hash = ?".replace(
+            "?", db.database.param), (keys.hash_key(second),))
+        assert cache.refresh_if_due(keys.look_up_many) == 1   # the sweeper's first tick
+        assert cache.refresh_if_due(keys.look_up_many) is None  # and not again before REFRESH
+    assert api("getBalance", key=second) == (200, TEXT, "BAD_KEY")
+    assert api("getBalance") == (200, TEXT, "ACCESS_BALANCE:100.00")
+    clock.advance(REFRESH)
+    with db.connection():
+        assert cache.refresh_if_due(keys.look_up_many) == 1
+
+
+def test_a_refresh_keeps_unchanged_entries_and_applies_a_changed_limit(api, seed, clock, monkeypatch):
+    monkeypatch.setattr(cache, "_clock", clock)
+    second = seed.add_key()
+    assert api("getBalance") == (200, TEXT, "ACCESS_BALANCE:100.00")
+    assert api("getBalance", key=second) == (200, TEXT, "ACCESS_BALANCE:100.00")
+    first_hash, second_hash = keys.hash_key(seed.key), keys.hash_key(second)
+    before = dict(cache._entries)
+    with db.connection():
+        db.database.execute_sql("UPDATE api_key SET rate_limit = 1 WHERE key_hash = " + db.database.param,
+                                (second_hash,))
+        assert cache.refresh(keys.look_up_many) == 2
+    assert cache._entries[first_hash] is before[first_hash]  # nothing new allocated for it
+    assert cache._entries[second_hash].rate_limit == 1
+    assert api("getBalance", key=second)[:2] == (429, TEXT)  # its one request this minute was made
+    assert api("getBalance") == (200, TEXT, "ACCESS_BALANCE:100.00")
+
+
+def test_a_refresh_that_races_a_revocation_brings_nothing_back(api, seed, clock, monkeypatch):
+    """The keys are read, then ypv revokes one (a new epoch) before the pass applies what it read."""
+    monkeypatch.setattr(cache, "_clock", clock)
+    assert api("getBalance") == (200, TEXT, "ACCESS_BALANCE:100.00")
+
+    def read_then_revoke(remembered):
+        found = keys.look_up_many(remembered)
+        keys.revoke_key(keys.key_prefix(seed.key), int(seed.clock()))
+        return found
+
+    with db.connection():
+        assert cache.refresh(read_then_revoke) == 0
+    assert api("getBalance") == (200, TEXT, "BAD_KEY")
+
+
+def test_a_refresh_that_races_a_start_over_keeps_nothing_it_read(api, seed, clock, monkeypatch):
+    monkeypatch.setattr(cache, "_clock", clock)
+    assert api("getBalance") == (200, TEXT, "ACCESS_BALANCE:100.00")
+    key_hash = keys.hash_key(seed.key)
+
+    def read_then_start_over(remembered):
+        found = keys.look_up_many(remembered)
+        clock.advance(TTL)
+        assert cache.get(key_hash)[0] is None  # a request past the TTL starts the cache over
+        return found
+
+    with db.connection():
+        assert cache.refresh(read_then_start_over) == 0
+    assert cache.get(key_hash)[0] is None
+
+
+def test_a_refresh_after_the_ttl_leaves_the_start_over_to_the_next_request(api, seed, clock, monkeypatch):
+    monkeypatch.setattr(cache, "_clock", clock)
+    assert api("getBalance") == (200, TEXT, "ACCESS_BALANCE:100.00")
+    clock.advance(TTL)
+    with db.connection():
+        assert cache.refresh(keys.look_up_many) == 0
+        db.database.execute_sql("UPDATE api_key SET status = 'revoked'")
+    assert api("getBalance") == (200, TEXT, "BAD_KEY")
+
+
+def test_the_sweeper_refreshes_the_remembered_keys(api, seed, clock, monkeypatch):
+    monkeypatch.setattr(cache, "_clock", clock)
+    monkeypatch.setattr(cache, "_next_refresh", 0.0)
+    assert api("getBalance") == (200, TEXT, "ACCESS_BALANCE:100.00")
+    with db.connection():
+        db.database.execute_sql("UPDATE api_key SET status = 'revoked'")
+    sweeper.run_once(Config(), int(clock()))
     assert api("getBalance") == (200, TEXT, "BAD_KEY")
 
 

@@ -15,6 +15,12 @@ A change made around ypv (SQL typed into a database shell, a process on another
 machine sharing a PostgreSQL database) writes no new value; entries also expire
 after ``TTL`` seconds, which bounds how long such a change can go unseen.
 
+The sweeper re-reads every remembered key every ``REFRESH`` seconds in one pass
+(``refresh``): a key changed around ypv is dropped then, and the rest stay
+remembered for another ``TTL`` instead of being looked up again by the next
+request that uses each one (with 10,000 keys a few uses a minute each, the cache
+starting over every minute made one request in six a lookup).
+
 Where the epoch lives: beside a SQLite file (``<file>-keys``), or where
 ``YPV_KEY_EPOCH_FILE`` says. On PostgreSQL without that setting there is no
 shared place every process is sure to see, so nothing is remembered and every
@@ -32,6 +38,7 @@ from ypv.key_epoch import KeyEpoch
 # 1,500 requests a second, 10 s left most lookups missing), short enough to bound a change
 # made around ypv.
 TTL = 60.0
+REFRESH = 20.0  # seconds between the sweeper's re-reads: three chances before the TTL runs out
 MAX_ENTRIES = 50_000  # past this the cache starts again empty: bounded memory, whatever keys exist
 
 
@@ -48,6 +55,8 @@ class KeyCache:
         self._entries: dict = {}       # key hash -> AuthedKey
         self._filled_under = None      # the epoch value every entry was read under
         self._expires_at = 0.0         # when every entry is dropped, whatever the epoch
+        self._generation = 0           # counts start-overs: a refresh applies only within one
+        self._next_refresh = 0.0
         self._configured: dict = {}    # database -> epoch file named by the configuration
 
     def attach(self, epoch_file: str | None) -> None:
@@ -85,6 +94,49 @@ class KeyCache:
         with self._lock:
             self._entries = {}
             self._filled_under, self._expires_at = value, self._clock() + TTL
+            self._generation += 1
+
+    def refresh_if_due(self, look_up_many) -> int | None:
+        """``refresh`` once every ``REFRESH`` seconds (the sweeper calls this every tick)."""
+        now = self._clock()
+        if now < self._next_refresh:
+            return None
+        self._next_refresh = now + REFRESH
+        return self.refresh(look_up_many)
+
+    def refresh(self, look_up_many) -> int:
+        """Re-read every remembered key: drop those no longer active, keep the rest another ``TTL``.
+
+        ``look_up_many(remembered)`` returns ``{hash: AuthedKey}`` for the remembered keys still
+        active (the very object remembered where nothing changed).
+        What it read is applied only if the cache has not started over since it began
+        (the epoch changed, or the TTL ran out), so a key revoked meanwhile is not brought
+        back; every entry is then at most as old as the start of this pass. Returns how
+        many keys stay remembered.
+        """
+        epoch = self._current_epoch()
+        if epoch is None:
+            return 0
+        started = self._clock()
+        with self._lock:
+            if epoch.read() != self._filled_under or started >= self._expires_at:
+                return 0               # the next request starts over; nothing to keep
+            generation, remembered = self._generation, dict(self._entries)
+        fresh = look_up_many(remembered)
+        with self._lock:
+            if generation != self._generation or epoch.read() != self._filled_under:
+                return 0
+            for key_hash in remembered:
+                self._keep_if_active(key_hash, fresh.get(key_hash))
+            self._expires_at = started + TTL
+            return len(self._entries)
+
+    def _keep_if_active(self, key_hash: str, fresh) -> None:
+        """Under the lock: the re-read view of one key, or its removal."""
+        if fresh is None:
+            self._entries.pop(key_hash, None)
+        elif self._entries.get(key_hash) is not fresh:
+            self._entries[key_hash] = fresh
 
     @contextlib.contextmanager
     def changing_keys(self):

@@ -132,11 +132,52 @@ def look_up(key_hash: str, read_under: bytes | None) -> tuple[AuthedKey, int]:
     row = db.fetchone(_AUTH_SQL, (key_hash,))
     if row is None:
         raise BadKey()
-    key_id, account_id, prefix, scopes, rate_limit, last_used_at, balance = row
-    scope_set = _scope_sets.get(scopes) or _scope_sets.setdefault(scopes, frozenset(scopes.split(",")))
-    authed = AuthedKey(key_id, account_id, prefix, scope_set, rate_limit, last_used_at, key_hash)
+    authed = _authed(key_hash, *row[:6])
     cache.put(key_hash, authed, read_under)
-    return authed, balance
+    return authed, row[6]
+
+
+def _authed(key_hash: str, key_id, account_id, prefix, scopes, rate_limit, last_used_at) -> AuthedKey:
+    scope_set = _scope_sets.get(scopes) or _scope_sets.setdefault(scopes, frozenset(scopes.split(",")))
+    return AuthedKey(key_id, account_id, prefix, scope_set, rate_limit, last_used_at, key_hash)
+
+
+_REFRESH_SQL = (
+    "SELECT k.key_hash, k.id, k.account_id, k.prefix, k.scopes, k.rate_limit, k.last_used_at "
+    "FROM api_key k JOIN account a ON a.id = k.account_id "
+    "WHERE k.key_hash IN ({hashes}) AND k.status = 'active' AND NOT a.disabled"
+)
+_REFRESH_CHUNK = 500  # hashes per query (SQLite's default limit on parameters is 999)
+
+
+def look_up_many(remembered: dict) -> dict:
+    """{hash: AuthedKey} for the remembered keys (hash -> AuthedKey) still active (inside a connection).
+
+    A key whose row says what is remembered comes back as the same object, so re-reading
+    10,000 keys allocates next to nothing that stays: replacing live objects every pass
+    would leave the worker's heap full of holes.
+    """
+    hashes, found = list(remembered), {}
+    for start in range(0, len(hashes), _REFRESH_CHUNK):
+        chunk = hashes[start:start + _REFRESH_CHUNK]
+        # Not db.placeholders: its memo would keep a text for every chunk length.
+        sql = _REFRESH_SQL.format(hashes=", ".join([db.database.param] * len(chunk)))
+        for key_hash, *fields in db.database.execute_sql(sql, chunk):
+            old = remembered[key_hash]
+            found[key_hash] = old if _unchanged(old, *fields) else _authed(old.key_hash, *fields)
+    return found
+
+
+def _unchanged(old: AuthedKey, key_id, account_id, prefix, scopes, rate_limit, last_used_at) -> bool:
+    """The row says what ``old`` says; a newer last use in memory (not yet written) counts as the same."""
+    return ((old.id, old.account_id, old.rate_limit) == (key_id, account_id, rate_limit)
+            and old.scopes is _scope_sets.get(scopes)
+            and (last_used_at is None or (old.last_used_at or 0) >= last_used_at))
+
+
+def refresh_remembered() -> int | None:
+    """The sweeper's tick: re-read the remembered keys when it is time (ypv/key_cache.py)."""
+    return cache.refresh_if_due(look_up_many)
 
 
 def touch(key: AuthedKey, now: int) -> None:

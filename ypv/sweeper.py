@@ -1,12 +1,12 @@
-"""Background work inside the service: expiry on time, and demo SMS.
+"""Background work inside the service: expiry on time, demo SMS, the remembered keys re-read.
 
-One daemon thread per worker process. Every step is a conditional UPDATE, so
+One daemon thread per worker process. Every write is a conditional UPDATE, so
 running it beside ``ypv expire`` (or in two processes) never applies anything twice.
 """
 
 import time
 
-from ypv import db, demo_sms, key_usage, rentals
+from ypv import db, demo_sms, key_usage, keys, rentals
 from ypv.background import Loop
 from ypv.config import Config
 
@@ -18,6 +18,7 @@ def run_once(config: Config, now: int) -> int:
         if config.demo_sms_delay_seconds:
             touched += demo_sms.deliver_due(now, config.demo_sms_delay_seconds)
         key_usage.usage.flush()  # the last_used_at refreshes requests left behind
+        keys.refresh_remembered()  # every REFRESH seconds: busy keys stay remembered, changed ones go
     return touched
 
 
