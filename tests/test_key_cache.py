@@ -110,8 +110,8 @@ def test_a_refresh_drops_a_key_changed_around_ypv(api, seed, clock, monkeypatch)
     assert api("getBalance") == (200, TEXT, "ACCESS_BALANCE:100.00")
     assert api("getBalance", key=second) == (200, TEXT, "ACCESS_BALANCE:100.00")
     with db.connection():
-        db.database.execute_sql("UPDATE api_key SET status = 'revoked' WHERE key_hash = ?".replace(
-            "?", db.database.param), (keys.hash_key(second),))
+        db.database.execute_sql("UPDATE api_key SET status = 'revoked' WHERE key_hash = " + db.database.param,
+                                (keys.hash_key(second),))
         assert cache.refresh_if_due(keys.look_up_many) == 1   # the sweeper's first tick
         assert cache.refresh_if_due(keys.look_up_many) is None  # and not again before REFRESH
     assert api("getBalance", key=second) == (200, TEXT, "BAD_KEY")

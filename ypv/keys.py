@@ -92,11 +92,10 @@ def _revoke(prefix: str, now: int, account_id: int | None) -> int:
 
 # One indexed lookup, written out rather than built by Peewee on every request:
 # building it is most of the cost of auth. {p} is the driver's placeholder.
-_AUTH_SQL = (
-    "SELECT k.id, k.account_id, k.prefix, k.scopes, k.rate_limit, k.last_used_at, a.balance "
-    "FROM api_key k JOIN account a ON a.id = k.account_id "
-    "WHERE k.key_hash = {p} AND k.status = 'active' AND NOT a.disabled"
-)
+# What makes a key work, for the request's lookup and the sweeper's re-read alike.
+_WORKING_KEYS = "FROM api_key k JOIN account a ON a.id = k.account_id WHERE k.status = 'active' AND NOT a.disabled"
+_KEY_FIELDS = "k.id, k.account_id, k.prefix, k.scopes, k.rate_limit, k.last_used_at"
+_AUTH_SQL = f"SELECT {_KEY_FIELDS}, a.balance {_WORKING_KEYS} AND k.key_hash = {{p}}"
 _scope_sets: dict[str, frozenset] = {}  # 'balance,prices' -> one shared frozenset (15 possible)
 
 
@@ -142,11 +141,7 @@ def _authed(key_hash: str, key_id, account_id, prefix, scopes, rate_limit, last_
     return AuthedKey(key_id, account_id, prefix, scope_set, rate_limit, last_used_at, key_hash)
 
 
-_REFRESH_SQL = (
-    "SELECT k.key_hash, k.id, k.account_id, k.prefix, k.scopes, k.rate_limit, k.last_used_at "
-    "FROM api_key k JOIN account a ON a.id = k.account_id "
-    "WHERE k.key_hash IN ({hashes}) AND k.status = 'active' AND NOT a.disabled"
-)
+_REFRESH_SQL = f"SELECT k.key_hash, {_KEY_FIELDS} {_WORKING_KEYS} AND k.key_hash IN ({{hashes}})"
 _REFRESH_CHUNK = 500  # hashes per query (SQLite's default limit on parameters is 999)
 
 
