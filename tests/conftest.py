@@ -95,6 +95,40 @@ def app(config, clock):
     return application
 
 
+class _RecordingCursor:
+    """A real cursor that notes every statement text it is given (``execute`` and ``executemany``)."""
+
+    def __init__(self, cursor, texts: list):
+        self._cursor, self._texts = cursor, texts
+
+    def execute(self, sql, *args):
+        self._texts.append(sql)
+        return self._cursor.execute(sql, *args)
+
+    def executemany(self, sql, *args):
+        self._texts.append(sql)
+        return self._cursor.executemany(sql, *args)
+
+    def __iter__(self):
+        return iter(self._cursor)
+
+    def __getattr__(self, name):
+        return getattr(self._cursor, name)
+
+
+@pytest.fixture
+def sql_texts(app, monkeypatch) -> list:
+    """The statement texts sent to the database from here on, in order (the statements still run).
+
+    A database prepares and keeps a statement per distinct text (SQLite up to 128 per
+    connection, psycopg's server-side prepares up to 100), so the number of distinct
+    texts a code path sends is part of its memory cost."""
+    texts: list = []
+    real = db.database.obj.cursor
+    monkeypatch.setattr(db.database.obj, "cursor", lambda *a, **k: _RecordingCursor(real(*a, **k), texts))
+    return texts
+
+
 @pytest.fixture
 def client(app):
     return webtest.TestApp(app)

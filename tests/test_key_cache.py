@@ -138,6 +138,22 @@ def test_a_refresh_keeps_unchanged_entries_and_applies_a_changed_limit(api, seed
     assert api("getBalance") == (200, TEXT, "ACCESS_BALANCE:100.00")
 
 
+def test_a_refresh_reads_any_number_of_keys_with_one_statement(api, seed, sql_texts):
+    """Chunks are padded to one length: a text per remainder would be one more prepared
+    statement kept on every connection the sweeper used."""
+    plaintexts = [seed.add_key() for _ in range(keys._REFRESH_CHUNK + 30)]
+    with db.connection():
+        remembered = {}
+        for plaintext in plaintexts:
+            authed = keys.authenticate(plaintext)
+            remembered[authed.key_hash] = authed
+            found = keys.look_up_many(remembered)
+            assert found == remembered  # every key still active, each the very object remembered
+            assert all(found[h] is remembered[h] for h in found)
+    refreshes = {sql for sql in sql_texts if sql.startswith("SELECT k.key_hash")}
+    assert len(refreshes) == 1
+
+
 def test_a_refresh_that_races_a_revocation_brings_nothing_back(api, seed, clock, monkeypatch):
     """The keys are read, then ypv revokes one (a new epoch) before the pass applies what it read."""
     monkeypatch.setattr(cache, "_clock", clock)

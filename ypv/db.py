@@ -162,6 +162,16 @@ def execute(sql: str, params: tuple) -> int:
     return database.execute_sql(placeholders(sql), params).rowcount
 
 
+def execute_many(sql: str, rows: list) -> None:
+    """Run a hand-written statement once per row of parameters (``{p}`` placeholders).
+
+    One statement text whatever the number of rows: SQLite prepares, and keeps, a statement
+    per distinct text (up to 128 per connection), so an ``IN (?, ?, …)`` sized to each batch
+    would fill every connection with near-copies. psycopg sends the rows in one pipeline.
+    """
+    database.cursor().executemany(placeholders(sql), rows)
+
+
 _inserts: dict = {}
 
 

@@ -141,8 +141,12 @@ def _authed(key_hash: str, key_id, account_id, prefix, scopes, rate_limit, last_
     return AuthedKey(key_id, account_id, prefix, scope_set, rate_limit, last_used_at, key_hash)
 
 
-_REFRESH_SQL = f"SELECT k.key_hash, {_KEY_FIELDS} {_WORKING_KEYS} AND k.key_hash IN ({{hashes}})"
-_REFRESH_CHUNK = 500  # hashes per query (SQLite's default limit on parameters is 999)
+# Every chunk is padded to the same length, so this is one statement text: SQLite keeps a
+# prepared statement per text on each connection, and a text per remainder length would add
+# one (tens of KiB) on every pass that remembers a different number of keys.
+_REFRESH_CHUNK = 100  # hashes per query
+_REFRESH_SQL = (f"SELECT k.key_hash, {_KEY_FIELDS} {_WORKING_KEYS} "
+                f"AND k.key_hash IN ({', '.join(['{p}'] * _REFRESH_CHUNK)})")
 
 
 def look_up_many(remembered: dict) -> dict:
@@ -155,9 +159,8 @@ def look_up_many(remembered: dict) -> dict:
     hashes, found = list(remembered), {}
     for start in range(0, len(hashes), _REFRESH_CHUNK):
         chunk = hashes[start:start + _REFRESH_CHUNK]
-        # Not db.placeholders: its memo would keep a text for every chunk length.
-        sql = _REFRESH_SQL.format(hashes=", ".join([db.database.param] * len(chunk)))
-        for key_hash, *fields in db.database.execute_sql(sql, chunk):
+        chunk += chunk[-1:] * (_REFRESH_CHUNK - len(chunk))  # a repeated hash matches nothing more
+        for key_hash, *fields in db.database.execute_sql(db.placeholders(_REFRESH_SQL), chunk):
             old = remembered[key_hash]
             found[key_hash] = old if _unchanged(old, *fields) else _authed(old.key_hash, *fields)
     return found
