@@ -15,12 +15,11 @@ import threading
 import time
 from urllib.parse import urlparse
 
-from peewee import DatabaseProxy, IntegrityError, OperationalError, PeeweeException
+from peewee import DatabaseProxy, IntegrityError, OperationalError, PeeweeException, _savepoint
 from playhouse.pool import PooledPostgresqlDatabase, PooledSqliteDatabase
 
 log = logging.getLogger(__name__)
 
-database = DatabaseProxy()
 
 SQLITE_PRAGMAS = (
     ("busy_timeout", 30000),
@@ -52,8 +51,35 @@ def sqlite_path(url: str) -> str:
     return url[len("sqlite:///"):] if url.startswith("sqlite:///") else url[len("sqlite://"):]
 
 
+class _OneSavepointName:
+    """Nested ``atomic()`` blocks as savepoints that all have one name.
+
+    Peewee names each savepoint with a fresh uuid4, so every SAVEPOINT and RELEASE is
+    a new statement text: SQLite prepares it anew and keeps it in the connection's
+    statement cache (128 entries, least recently used out), where a few hundred
+    cancellations push out the statements every request runs; psycopg likewise.
+    Savepoints opened by ``with`` blocks close last-in first-out, and SQLite and
+    PostgreSQL both take a repeated name to mean the newest savepoint of that name,
+    so one name nests correctly.
+    """
+
+    def savepoint(self):
+        return _savepoint(self, "ypv_nested")
+
+
+class _Proxy(_OneSavepointName, DatabaseProxy):
+    """The models' database (``atomic()`` through it asks it for savepoints)."""
+
+
+class _SqlitePool(_OneSavepointName, PooledSqliteDatabase):
+    pass
+
+
+database = _Proxy()
+
+
 def _sqlite(url: str):
-    return PooledSqliteDatabase(
+    return _SqlitePool(
         sqlite_path(url) or ":memory:",
         pragmas=SQLITE_PRAGMAS,
         timeout=30,
@@ -64,7 +90,7 @@ def _sqlite(url: str):
     )
 
 
-class _PostgresqlPool(PooledPostgresqlDatabase):
+class _PostgresqlPool(_OneSavepointName, PooledPostgresqlDatabase):
     """Peewee's pool pings (SELECT 1) every connection it hands out: one more round
     trip per request. A connection that was in use moments ago is alive, or psycopg
     already knows it is not (closed, or status unknown: check-in discards those), so

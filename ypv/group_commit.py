@@ -88,11 +88,10 @@ def _run_batch(batch: list) -> None:
 
 
 def _run_each_in_a_savepoint(batch: list) -> None:
-    # Written out rather than database.atomic(): Peewee names each savepoint with a
-    # fresh uuid4, so SQLite compiles every SAVEPOINT and RELEASE anew, and its objects
-    # cost as much again, inside the write lock that every purchase waits for. One
-    # name serves: items run one after another, and work nested inside an item
-    # (atomic() there) gets Peewee's own, differently named, savepoints.
+    # Written out rather than database.atomic(): Peewee's savepoint objects cost as
+    # much again as the statements, inside the write lock that every purchase waits
+    # for. Items run one after another; work nested inside an item (atomic() there)
+    # opens a savepoint of its own, after this one and released before it.
     for item in batch:
         db.database.execute_sql("SAVEPOINT group_item")
         try:
