@@ -167,6 +167,25 @@ def test_operator_and_phone_exception(api):
     assert api.body("getNumber", service="ot", operator="any") == "ACCESS_NUMBER:4:79000000001"
 
 
+def test_filtered_picks_share_a_few_statement_texts(api, seed, sql_texts):
+    """Operator and phoneException lists of any length get the answers they always did, while
+    the pick's text changes with the length only in a few steps (each text is a prepared
+    statement that every connection running it keeps)."""
+    operators = ["megafon", "yota", "mts", "a1", "b2", "c3", "d4"]
+    bought = [api.body("getNumber", service="tg", operator=",".join(operators[:n])) for n in (1, 2, 3, 5, 7)]
+    assert [b.split(":")[-1] for b in bought] == \
+        ["NO_NUMBERS", "NO_NUMBERS", "79000000001", "79000000002", "79180000005"]  # the mts numbers
+    seed.clock.advance(120)  # cancel them (after the early-cancel window): every number is free again
+    assert {api.body("setStatus", id=b.split(":")[1], status=8) for b in bought[2:]} == {"ACCESS_CANCEL"}
+    prefixes = ["555", "556", "557", "558", "559"]
+    bought = [api.body("getNumber", service="wa", phoneException=",".join(prefixes[:n])) for n in (1, 2, 5)]
+    assert [b.split(":")[-1] for b in bought] == ["79000000001", "79000000002", "79000000003"]
+    last = api.body("getNumber", service="wa", phoneException=",".join(prefixes + ["7900"]))
+    assert last.split(":")[-1] == "79180000004"  # 7900… excluded
+    picks = {sql for sql in sql_texts if sql.startswith("SELECT n.id, n.phone, n.operator")}
+    assert len(picks) == 4  # operator lists: one length (20); prefix lists: 1, 4 and 16
+
+
 def test_pool_runs_out(api):
     bodies = [api.body("getNumber", service="tg") for _ in range(6)]
     assert bodies[:5] == [f"ACCESS_NUMBER:{i}:{p}" for i, p in enumerate(

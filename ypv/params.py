@@ -97,17 +97,21 @@ def max_price(params: dict) -> int | None:
     return int(Decimal(raw) * 100)
 
 
+MAX_OPERATORS = 20           # operators one request may name
+MAX_PHONE_EXCEPTIONS = 100   # phoneException prefixes one request may name
+
+
 def operators(params: dict) -> tuple:
     raw = text(params, "operator").lower()
     names = tuple(sorted({o.strip() for o in raw.split(",") if o.strip()} - {"any"}))
-    return names[:20]
+    return names[:MAX_OPERATORS]
 
 
 def phone_exceptions(params: dict) -> tuple:
     raw = text(params, "phoneException")
     prefixes = {re.sub(r"\D", "", p) for p in raw.split(",")}
     # A prefix longer than the longest phone number (15 digits, E.164) can match nothing.
-    return tuple(sorted(p for p in prefixes if 0 < len(p) <= 15))[:100]
+    return tuple(sorted(p for p in prefixes if 0 < len(p) <= 15))[:MAX_PHONE_EXCEPTIONS]
 
 
 def order_id(params: dict) -> str | None:

@@ -18,6 +18,7 @@ import threading
 import time
 
 from ypv import db
+from ypv.params import MAX_OPERATORS, MAX_PHONE_EXCEPTIONS
 from ypv.providers import Lease, NumberFilter
 from ypv.providers.pool_stock import StockCounter, canonical
 
@@ -107,18 +108,36 @@ class LocalPool:
         return self._stock.stock(operators)
 
 
+# Filter lists are padded to a few lengths. Each distinct text is a statement that SQLite
+# prepares and keeps on every connection that runs it (up to 128 per connection), and a
+# pick with 100 phone exceptions compiles to ~48 KiB: with a text per list length (up to
+# 20 × 100 of them) one client's requests could hold ~6 MiB on every connection.
+_OPERATOR_LENGTHS = (MAX_OPERATORS,)
+_PREFIX_LENGTHS = (1, 4, 16, MAX_PHONE_EXCEPTIONS)
+
+
 def _pick_query(country: int, floor: int, service: str, wanted: NumberFilter) -> tuple[str, tuple]:
     sql, params = [_PICK], [country, floor, service]
     if wanted.operators:
-        sql.append(f"AND n.operator IN ({', '.join(['{p}'] * len(wanted.operators))})")
-        params.extend(wanted.operators)
-    for prefix in wanted.exclude_prefixes:  # digits only (params.phone_exceptions)
+        operators = _padded(wanted.operators, _OPERATOR_LENGTHS)
+        sql.append(f"AND n.operator IN ({', '.join(['{p}'] * len(operators))})")
+        params.extend(operators)
+    for prefix in _padded(wanted.exclude_prefixes, _PREFIX_LENGTHS):  # digits only (params.phone_exceptions)
         sql.append("AND n.phone NOT LIKE {p}")
         params.append(prefix + "%")
     sql.append("ORDER BY n.id LIMIT 1")
     if db.is_postgresql():  # Peewee-free SQL, but SQLite has no row locks to take
         sql.append("FOR UPDATE OF n SKIP LOCKED")
     return " ".join(sql), tuple(params)
+
+
+def _padded(values: tuple, lengths: tuple) -> tuple:
+    """``values`` with its last one repeated up to the first of ``lengths`` that holds them
+    (empty stays empty): a repeated operator or prefix changes no answer."""
+    if not values:
+        return values
+    length = next(n for n in lengths if n >= len(values))
+    return values + values[-1:] * (length - len(values))
 
 
 def stock_for(stock: dict, country: int, service: str) -> int:
