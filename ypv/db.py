@@ -198,6 +198,21 @@ def execute_many(sql: str, rows: list) -> None:
     database.cursor().executemany(placeholders(sql), rows)
 
 
+def padded(values, lengths: tuple):
+    """``values`` with its last one repeated up to the first of ``lengths`` that holds them
+    (empty stays empty).
+
+    For the lists a hand-written statement spells out one placeholder each (``IN (…)``,
+    repeated filters): the text then has one of a few lengths instead of one per count,
+    and each text is a statement that every connection running it prepares and keeps.
+    A repeated value matches nothing more.
+    """
+    if not values:
+        return values
+    length = next(n for n in lengths if n >= len(values))
+    return values + values[-1:] * (length - len(values))
+
+
 _inserts: dict = {}
 
 

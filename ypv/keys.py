@@ -158,8 +158,7 @@ def look_up_many(remembered: dict) -> dict:
     """
     hashes, found = list(remembered), {}
     for start in range(0, len(hashes), _REFRESH_CHUNK):
-        chunk = hashes[start:start + _REFRESH_CHUNK]
-        chunk += chunk[-1:] * (_REFRESH_CHUNK - len(chunk))  # a repeated hash matches nothing more
+        chunk = db.padded(hashes[start:start + _REFRESH_CHUNK], (_REFRESH_CHUNK,))
         for key_hash, *fields in db.database.execute_sql(db.placeholders(_REFRESH_SQL), chunk):
             old = remembered[key_hash]
             found[key_hash] = old if _unchanged(old, *fields) else _authed(old.key_hash, *fields)

@@ -119,25 +119,16 @@ _PREFIX_LENGTHS = (1, 4, 16, MAX_PHONE_EXCEPTIONS)
 def _pick_query(country: int, floor: int, service: str, wanted: NumberFilter) -> tuple[str, tuple]:
     sql, params = [_PICK], [country, floor, service]
     if wanted.operators:
-        operators = _padded(wanted.operators, _OPERATOR_LENGTHS)
+        operators = db.padded(wanted.operators, _OPERATOR_LENGTHS)
         sql.append(f"AND n.operator IN ({', '.join(['{p}'] * len(operators))})")
         params.extend(operators)
-    for prefix in _padded(wanted.exclude_prefixes, _PREFIX_LENGTHS):  # digits only (params.phone_exceptions)
+    for prefix in db.padded(wanted.exclude_prefixes, _PREFIX_LENGTHS):  # digits only (params.phone_exceptions)
         sql.append("AND n.phone NOT LIKE {p}")
         params.append(prefix + "%")
     sql.append("ORDER BY n.id LIMIT 1")
     if db.is_postgresql():  # Peewee-free SQL, but SQLite has no row locks to take
         sql.append("FOR UPDATE OF n SKIP LOCKED")
     return " ".join(sql), tuple(params)
-
-
-def _padded(values: tuple, lengths: tuple) -> tuple:
-    """``values`` with its last one repeated up to the first of ``lengths`` that holds them
-    (empty stays empty): a repeated operator or prefix changes no answer."""
-    if not values:
-        return values
-    length = next(n for n in lengths if n >= len(values))
-    return values + values[-1:] * (length - len(values))
 
 
 def stock_for(stock: dict, country: int, service: str) -> int:
