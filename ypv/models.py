@@ -73,6 +73,12 @@ class Price(BaseModel):
         primary_key = CompositeKey("service", "country")
 
 
+class PriceVersion(BaseModel):
+    """price_version's one row: a new random value on every change to price (schema.sql)."""
+    id = IntegerField(primary_key=True)
+    version = BigIntegerField()
+
+
 class Number(BaseModel):
     id = AutoField()
     phone = TextField(unique=True)
@@ -213,5 +219,5 @@ class UpstreamEvent(BaseModel):
     created_at = BigIntegerField()
 
 
-ALL_MODELS = (Account, ApiKey, Service, Country, Price, Number, Rental, Ledger, Sms, CodePattern, WebSession,
-              EmailToken, Upstream, UpstreamPrice, UpstreamOrphan, UpstreamEvent)
+ALL_MODELS = (Account, ApiKey, Service, Country, Price, PriceVersion, Number, Rental, Ledger, Sms, CodePattern,
+              WebSession, EmailToken, Upstream, UpstreamPrice, UpstreamOrphan, UpstreamEvent)
