@@ -114,3 +114,24 @@ def test_in_background_mode_an_expired_value_is_still_built_in_place(clock):
     clock.now += 2.5
     assert cache.get("stock", lambda: "new") == "new"
     assert started == []
+
+
+def test_a_build_waits_for_an_input_being_rebuilt_rather_than_be_born_old(cache, clock):
+    cache.get("stock", lambda: "old stock")
+    clock.now += 1.6                       # stock is due, not expired; the body was never built
+    building, release = threading.Event(), threading.Event()
+
+    def rebuild_stock():
+        building.set()
+        release.wait(5)
+        return "new stock"
+
+    rebuilder = threading.Thread(target=lambda: cache.get("stock", rebuild_stock))
+    rebuilder.start()
+    assert building.wait(5)
+    threading.Timer(0.2, release.set).start()
+    body = cache.get("body", lambda: ("body", cache.get("stock", lambda: "must not be called")))
+    rebuilder.join()
+    assert body == ("body", "new stock")   # born with the new stock, so not due again at once
+    clock.now += 1.4
+    assert cache.get("body", lambda: "must not be called") == ("body", "new stock")

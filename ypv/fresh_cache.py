@@ -7,7 +7,8 @@ milliseconds to rebuild. The rules:
   values is born when the oldest of them was (reads are recorded per thread while
   it is built), so a body made from stock 1.9 s old expires 0.1 s later.
 * One thread builds a key at a time; when the old value has expired the others
-  wait for it, and while it is still in date they keep using it meanwhile.
+  wait for it, and while it is still in date they keep using it meanwhile, except
+  a thread building another value from it, which waits for the fresh one.
 * With ``refresh_at`` below 1 (the service uses 3/4), the first request after
   that fraction of the ttl starts a rebuild, so under steady traffic values are
   replaced before they expire and nobody waits at all. With ``background`` (a
@@ -45,12 +46,14 @@ class FreshCache:
         if entry is not None and now - entry[1] < self.refresh_after:
             return self._use(entry)
         usable = entry is not None and now - entry[1] < self.ttl
+        # A build in progress needs this value fresh, or it would be born as old as the value
+        # and be due again at once: it waits for another thread's rebuild rather than taking
+        # the old value (which, under traffic, made one slow rebuild into a run of them).
+        in_a_build = bool(getattr(self._reads, "stack", None))
         lock = self._lock_for(key)
-        if not lock.acquire(blocking=not usable):
+        if not lock.acquire(blocking=in_a_build or not usable):
             return self._use(entry)                # being rebuilt; the old value is still in date
-        if usable and self._background is not None and not getattr(self._reads, "stack", None):
-            # Not from inside another build: that one needs fresh inputs now, or it would
-            # be born old and rebuilt again at once.
+        if usable and self._background is not None and not in_a_build:
             self._background(lambda: self._build_then_release(key, build, lock))
             return self._use(entry)
         try:
