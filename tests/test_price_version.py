@@ -95,3 +95,4 @@ def test_the_triggers_are_created_once(app):
                 "SELECT tgname FROM pg_trigger WHERE tgrelid = 'price'::regclass AND NOT tgisinternal")]
             assert names == ["price_changed"]
         assert list(db.database.execute_sql("SELECT id FROM price_version")) == [(1,)]
+

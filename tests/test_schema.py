@@ -1,5 +1,7 @@
 """schema.sql is the DDL; the Peewee models must describe exactly the same tables."""
 
+import threading
+
 from peewee import AutoField
 
 from ypv import db, schema
@@ -49,3 +51,26 @@ def test_postgresql_dialect_rewrites_only_the_auto_ids():
     for statement in schema.statements(sql):
         name = statement.split()[5] if statement.startswith("CREATE TABLE") else None
         assert (name in tables_with_auto_ids) == ("IDENTITY" in statement) or name is None, statement
+
+
+def test_instances_started_together_create_the_schema_once(database_url):
+    """`ypv db init` of two instances at once (systemd starting ypv@1 and ypv@2)."""
+    db.open_database(database_url)
+    for _ in range(3):
+        barrier, errors = threading.Barrier(4), []
+
+        def init():
+            try:
+                barrier.wait(5)
+                schema.create_tables()
+            except Exception as exc:  # noqa: BLE001 (the test reports any failure)
+                errors.append(exc)
+
+        threads = [threading.Thread(target=init) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert errors == []
+    with db.connection():
+        assert list(db.database.execute_sql("SELECT id FROM price_version")) == [(1,)]

@@ -46,9 +46,18 @@ def statements(sql: str) -> list[str]:
     return [s.strip() for s in without_comments.split(";") if s.strip()]
 
 
+# Any constant: a transaction-level advisory lock that schema changes on PostgreSQL queue for.
+_SCHEMA_LOCK = 0x797076_736368  # "ypv sch"
+
+
 def create_tables() -> None:
     """Apply schema.sql and the triggers; safe to run again (every statement is IF NOT EXISTS)."""
     postgresql = db.is_postgresql()
     with db.connection(), db.write_transaction():
+        if postgresql:
+            # Instances started together (ypv@1, ypv@2 each run `ypv db init`) would otherwise
+            # race: two CREATE OR REPLACE FUNCTION or CREATE TABLE IF NOT EXISTS at once can fail
+            # ("tuple concurrently updated"). SQLite's BEGIN IMMEDIATE already queues them.
+            db.database.execute_sql("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
         for statement in statements(schema_sql(postgresql)) + trigger_statements(postgresql):
             db.database.execute_sql(statement)
